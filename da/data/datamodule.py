@@ -1,0 +1,165 @@
+"""`DomainPairDataModule`: labeled source + unlabeled target batches for training, source
+validation, target test.
+
+Training batches are ``{"source": (x_s, y_s), "target": x_t}``: the target loader holds no labels,
+so target labels cannot reach ``training_step``. Validation has two loaders: the source
+validation part (``val/source_*``) and the target test part (``val/target_acc_oracle``: it peeks
+at target labels and is never used for selection by default). ``test`` is the target test part.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities import CombinedLoader
+from torch.utils.data import DataLoader, Dataset
+
+from da.data.base import DomainSource
+from da.data.featurize import TfidfFeaturizer
+from da.data.splits import stratified_split
+from da.data.types import DomainData, Split
+from da.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+class ArrayDataset(Dataset):
+    """Rows of equally long arrays; yields one item alone, or a tuple of items."""
+
+    def __init__(self, *arrays: Any) -> None:
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index: int) -> Any:
+        items = tuple(a[index] for a in self.arrays)
+        return items[0] if len(items) == 1 else items
+
+
+def _to_tensor(x: Any) -> torch.Tensor:
+    """Dense float32 tensor from a dense or scipy-sparse matrix."""
+    if hasattr(x, "toarray"):
+        x = x.toarray()
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+
+class DomainPairDataModule(L.LightningDataModule):
+    """Loads a source and a target domain and serves them to an `AlignmentModule`.
+
+    Args:
+        source: the labeled domain.
+        target: the domain adapted to; its training part is used without labels.
+        encoder_input: what the encoder takes (``vectors``, ``text`` or ``images``). Text domains
+            feed a ``vectors`` encoder through ``featurizer``.
+        data_dir: dataset root (``None``: ``$DA_DATA_DIR`` or ``~/.cache/da/datasets``).
+        batch_size: examples per domain per training step.
+        val_fraction: share of the source training part held out for source validation.
+        split_seed: seed of the source train/validation split.
+        featurizer: text → vectors for vector encoders (default: tf-idf, 5000 features).
+        num_workers: DataLoader workers.
+    """
+
+    def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
+                 data_dir: str | None = None, batch_size: int = 64, val_fraction: float = 0.1,
+                 split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
+                 num_workers: int = 0) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
+        self.source, self.target = source, target
+        self.encoder_input, self.data_dir = encoder_input, data_dir
+        self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
+        self.featurizer, self.num_workers = featurizer, num_workers
+        self.parts: dict[str, Split] = {}
+        self.classes: list[str] = []
+        self.input_dim: int | None = None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def prepare(self) -> None:
+        """Load, check and convert both domains (idempotent; call before building the model)."""
+        if self.parts:
+            return
+        src, tgt = self.source.load(self.data_dir), self.target.load(self.data_dir)
+        check_compatible(src, tgt, self.encoder_input)
+        train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.split_seed)
+        parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
+                 "target_train": tgt.train, "target_test": tgt.test}
+        self.parts = self._to_inputs(parts, src.modality)
+        self.classes = list(src.classes)
+        for domain in (src, tgt):
+            log.info("%s: %d train / %d test (%s)", domain.name, len(domain.train),
+                     len(domain.test), domain.notes)
+
+    def _to_inputs(self, parts: dict[str, Split], modality: str) -> dict[str, Split]:
+        if modality == "text" and self.encoder_input == "vectors":
+            featurizer = self.featurizer or TfidfFeaturizer()
+            featurizer.fit(list(parts["source_train"].x) + list(parts["target_train"].x))
+            parts = {k: Split(featurizer.transform(p.x), p.y) for k, p in parts.items()}
+        if self.encoder_input in ("vectors", "images"):
+            parts = {k: Split(_to_tensor(p.x), p.y) for k, p in parts.items()}
+            self.input_dim = int(np.prod(parts["source_train"].x.shape[1:]))
+        return parts
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare()
+
+    def _loader(self, part: str, shuffle: bool, labels: bool = True) -> DataLoader:
+        split = self.parts[part]
+        arrays = (split.x, torch.as_tensor(split.y)) if labels else (split.x,)
+        return DataLoader(ArrayDataset(*arrays), batch_size=self.batch_size, shuffle=shuffle,
+                          num_workers=self.num_workers, collate_fn=self.collate_fn)
+
+    #: ``None`` uses PyTorch's default collation; text encoders set a tokenizing one.
+    collate_fn = None
+
+    def train_dataloader(self) -> CombinedLoader:
+        loaders = {"source": self._loader("source_train", shuffle=True),
+                   "target": self._loader("target_train", shuffle=True, labels=False)}
+        return CombinedLoader(loaders, mode="max_size_cycle")
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [self._loader("source_val", shuffle=False), self._loader("target_test", shuffle=False)]
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("target_test", shuffle=False)
+
+
+def check_compatible(source: DomainData, target: DomainData, encoder_input: str) -> None:
+    """Raise a clear error if the two domains cannot be used together with this encoder."""
+    for domain in (source, target):
+        fits = domain.modality == encoder_input or (domain.modality, encoder_input) == ("text", "vectors")
+        if not fits:
+            raise ConfigError(
+                f"domain '{domain.name}' holds {domain.modality} but the encoder takes "
+                f"{encoder_input}; pick an encoder for {domain.modality} "
+                f"({_ENCODERS_FOR[domain.modality]})."
+            )
+    if source.modality != target.modality:
+        raise ConfigError(f"source '{source.name}' is {source.modality} but target '{target.name}' "
+                          f"is {target.modality}: both domains must have the same modality.")
+    if source.classes != target.classes:
+        raise DataError(f"label sets differ: source '{source.name}' has {source.classes}, target "
+                        f"'{target.name}' has {target.classes}; map both to the same classes.")
+    extra = set(np.unique(target.test.y)) - set(np.unique(source.train.y))
+    if extra:
+        raise DataError(f"target '{target.name}' has labels {sorted(extra)} that never occur in "
+                        f"source '{source.name}'; the source must cover every target class.")
+    if encoder_input == "vectors" and source.modality == "vectors":
+        ds, dt = source.train.x.shape[1], target.train.x.shape[1]
+        if ds != dt:
+            raise DataError(f"source '{source.name}' vectors have {ds} features, target "
+                            f"'{target.name}' has {dt}; both must share one feature space.")
+
+
+_ENCODERS_FOR = {"text": "encoder=mlp (bag-of-words), encoder=minilm or encoder=hf",
+                 "vectors": "encoder=mlp", "images": "encoder=lenet"}

@@ -1,0 +1,142 @@
+"""`AlignmentModule`: shared encoder + classifier head + optional alignment loss.
+
+Objective per step, with training progress ``p = step / total_steps``:
+
+    L = CE(h(g(x_s)), y_s) + w(p) · ℓ_align(f_s=g(x_s), f_t=g(x_t), ..., progress=p)
+
+``g`` is the encoder, ``h`` the head, ``w`` the alignment-weight schedule and ``ℓ_align`` any loss
+that follows the contract of :mod:`da.losses.base` (``None`` = source only).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from da.errors import TrainingError
+from da.nn.mlp import mlp
+from da.schedules import Constant
+
+
+class AlignmentModule(L.LightningModule):
+    """Source-supervised training with a feature-alignment loss between domains.
+
+    Args:
+        encoder: shared encoder with an ``out_dim`` attribute.
+        num_classes: number of classes.
+        alignment: alignment loss (see :mod:`da.losses.base`) or ``None`` for source only.
+        align_weight: schedule ``w(progress)``; default constant 1.
+        optimizer: partial optimizer, called with parameter groups.
+        scheduler: optional partial LR scheduler, called with the optimizer.
+        scheduler_interval: ``"epoch"`` or ``"step"``.
+        head_hidden_dims: hidden sizes of the classifier head (``[]`` = linear head).
+        encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning).
+        method: method name, used in error messages.
+    """
+
+    def __init__(self, encoder: nn.Module, num_classes: int, alignment: nn.Module | None = None,
+                 align_weight: Callable[[float], float] | None = None,
+                 optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+                 scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
+                 head_hidden_dims: Sequence[int] = (), encoder_lr_scale: float = 1.0,
+                 method: str = "custom") -> None:
+        super().__init__()
+        self.encoder, self.alignment = encoder, alignment
+        self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes)
+        self.align_weight = align_weight or Constant(0.0 if alignment is None else 1.0)
+        self.optimizer_factory = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
+        self.scheduler_factory, self.scheduler_interval = scheduler, scheduler_interval
+        self.encoder_lr_scale, self.method = encoder_lr_scale, method
+        self.metrics = nn.ModuleDict({
+            name: MulticlassAccuracy(num_classes, average="micro")
+            for name in ("train_source_acc", "val_source_acc", "val_target_acc", "test_target_acc")})
+        self.test_f1 = MulticlassF1Score(num_classes, average="macro")
+        self._total_steps = 1
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """Class logits."""
+        return self.head(self.encoder(x))
+
+    def on_train_start(self) -> None:
+        self._total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+
+    def progress(self) -> float:
+        """Training progress ``p ∈ [0, 1]`` read by every schedule."""
+        return min(1.0, self.global_step / self._total_steps)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        (x_s, y_s), x_t = batch["source"], batch["target"]
+        f_s, f_t = self.encoder(x_s), self.encoder(x_t)
+        logits_s, logits_t = self.head(f_s), self.head(f_t)
+        loss_cls = F.cross_entropy(logits_s, y_s)
+        progress = self.progress()
+        weight = self.align_weight(progress)
+        if self.alignment is None:
+            loss_align = loss_cls.new_zeros(())
+        else:
+            loss_align = self.alignment(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t,
+                                        y_s=y_s, progress=progress)
+        loss = loss_cls + weight * loss_align
+        self._check_finite(loss, loss_cls, loss_align)
+        self.metrics["train_source_acc"](logits_s, y_s)
+        batch_size = y_s.shape[0]
+        logs = {"train/loss": loss, "train/loss_cls": loss_cls, "train/loss_align": loss_align,
+                "train/align_weight": weight, "train/source_acc": self.metrics["train_source_acc"]}
+        diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
+        logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
+        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=batch_size)
+        return loss
+
+    def _check_finite(self, loss: torch.Tensor, loss_cls: torch.Tensor,
+                      loss_align: torch.Tensor) -> None:
+        if torch.isfinite(loss):
+            return
+        bad = [name for name, value in (("loss_cls", loss_cls), ("loss_align", loss_align))
+               if not torch.isfinite(value)] or ["the weighted sum"]
+        raise TrainingError(
+            f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}) of method "
+            f"'{self.method}': {', '.join(bad)} is NaN/Inf (loss_cls={float(loss_cls):.4g}, "
+            f"loss_align={float(loss_align):.4g}). Lower the learning rate or the alignment "
+            f"weight, or check the inputs for NaN/Inf.")
+
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        x, y = batch
+        logits = self(x)
+        if dataloader_idx == 0:
+            self.metrics["val_source_acc"](logits, y)
+            self.log("val/source_loss", F.cross_entropy(logits, y), add_dataloader_idx=False,
+                     batch_size=y.shape[0])
+            self.log("val/source_acc", self.metrics["val_source_acc"], add_dataloader_idx=False)
+        else:
+            self.metrics["val_target_acc"](logits, y)
+            self.log("val/target_acc_oracle", self.metrics["val_target_acc"],
+                     add_dataloader_idx=False)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        self.metrics["test_target_acc"](logits, y)
+        self.test_f1(logits, y)
+        self.log("test/target_loss", F.cross_entropy(logits, y), batch_size=y.shape[0])
+        self.log("test/target_acc", self.metrics["test_target_acc"])
+        self.log("test/target_f1", self.test_f1)
+
+    def configure_optimizers(self) -> Any:
+        encoder_ids = {id(p) for p in self.encoder.parameters()}
+        encoder_params = [p for p in self.encoder.parameters() if p.requires_grad]
+        other_params = [p for p in self.parameters() if id(p) not in encoder_ids and p.requires_grad]
+        optimizer = self.optimizer_factory([{"params": other_params}])
+        if encoder_params:
+            base_lr = optimizer.param_groups[0]["lr"]
+            optimizer.add_param_group({"params": encoder_params,
+                                       "lr": base_lr * self.encoder_lr_scale})
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

@@ -1,0 +1,44 @@
+"""Schedules of training progress ``p ∈ [0, 1]`` for alignment weights and reversal coefficients.
+
+The `AlignmentModule` computes ``p = step / total_steps`` and passes it down; nothing here keeps
+a step counter.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Constant:
+    """``w(p) = value``."""
+
+    def __init__(self, value: float = 1.0) -> None:
+        if value < 0:
+            raise ValueError(f"a schedule value must be >= 0, got {value}")
+        self.value = float(value)
+
+    def __call__(self, progress: float) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value})"
+
+
+class GaninSchedule:
+    """``w(p) = value · (2 / (1 + exp(-γ p)) − 1)``, rising from 0 to ≈ value.
+
+    Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR 2016, Sec. 5.2.2
+    (γ = 10): damps the noisy domain signal early in training.
+    """
+
+    def __init__(self, value: float = 1.0, gamma: float = 10.0) -> None:
+        if value < 0 or gamma <= 0:
+            raise ValueError(f"GaninSchedule needs value >= 0 and gamma > 0, got {value}, {gamma}")
+        self.value, self.gamma = float(value), float(gamma)
+
+    def __call__(self, progress: float) -> float:
+        p = min(max(progress, 0.0), 1.0)
+        return self.value * (2.0 / (1.0 + math.exp(-self.gamma * p)) - 1.0)
+
+    def __repr__(self) -> str:
+        return f"GaninSchedule(value={self.value}, gamma={self.gamma})"

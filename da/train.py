@@ -1,0 +1,81 @@
+"""Hydra entry point (``da-train`` / ``python -m da.train``).
+
+compose config → load and check both domains → build model → ``fit`` → ``test`` on the target
+test part → ``metrics.json`` + resolved ``config.yaml`` in the run directory.
+
+User errors (:class:`~da.errors.DAError`) end a single run with a one-line message and exit
+status 2; inside a multirun they fail that job only, so the other jobs go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from da.build import build_datamodule, build_loggers, build_model, build_trainer
+from da.errors import DAError
+from da.reporting import flat_metrics, summary, write_metrics
+
+log = logging.getLogger("da.train")
+
+#: The repository's conf/ (the package is installed in editable mode, see the README).
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
+    """Run one training job and return its flat metrics (also written to ``metrics.json``)."""
+    start = time.perf_counter()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    loggers = build_loggers(cfg)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer = build_trainer(cfg, output_dir, loggers)
+    fit_start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule)
+    fit_s = time.perf_counter() - fit_start
+    fitted = dict(trainer.callback_metrics)
+    tested = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    metrics = flat_metrics(fitted, tested, {
+        "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
+        "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step})
+    if trainer.is_global_zero:
+        write_metrics(output_dir / "metrics.json", metrics)
+        print(summary(cfg.run_name, metrics, output_dir), flush=True)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics = train(cfg, output_dir)
+    except DAError as exc:
+        log.error("%s", exc)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # fail this job only; the launcher runs the others
+        print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    return metrics.get(cfg.optimized_metric) if cfg.get("optimized_metric") else None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()
