@@ -1,0 +1,47 @@
+"""Bad input through the CLI: a clear message, a non-zero exit, no stack trace."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import QUICK
+from tests.test_train_e2e import da_train
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text[-3000:]
+    for fragment in fragments:
+        assert fragment in text, text[-3000:]
+
+
+def test_unknown_domain_lists_options(tmp_path):
+    result = da_train(["source=bow_book"], tmp_path)
+    assert_clean_error(result, "bow_book", "Available options", "bow_books")
+
+
+def test_unknown_method_lists_options(tmp_path):
+    result = da_train(["method=dan"], tmp_path)
+    assert_clean_error(result, "dan", "Available options", "dann")
+
+
+def test_missing_data_dir_names_expected_folder(tmp_path):
+    result = da_train(["data_dir=" + str(tmp_path / "nowhere")], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, "mdsd_dann_svmlight", "DA_DATA_DIR")
+
+
+def test_encoder_modality_mismatch(data_dir, tmp_path):
+    result = da_train([*QUICK, "encoder.input=images"], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, "holds vectors but the encoder takes images", "encoder=mlp")
+
+
+@pytest.mark.parametrize("override,fragment", [("optimizer.lr=-1", "Invalid learning rate"),
+                                               ("data.batch_size=0", "batch_size must be >= 1")])
+def test_invalid_hyperparameters_fail_before_training(data_dir, tmp_path, override, fragment):
+    result = da_train([*QUICK, override], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, fragment)
+    assert "Trainer.fit" not in result.stdout + result.stderr
