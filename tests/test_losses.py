@@ -560,18 +560,14 @@ def test_dann_value_independent_of_progress_but_gradient_scaled():
 
 
 # --------------------------------------------------------------------------------------------
-# Known issue (reported, not fixed here): float32 rounding in the |a|²+|b|²−2ab expansion of
-# da/losses/kernels.py:pairwise_sq_dists leaves residuals (~1e-6) for identical rows; with a
-# median of 0 (clamped to 1e-8) or of a residual, they change kernel values from 1 to ~0/0.37,
-# so identical float32 batches get MMD² far from 0 and a 1-example domain's within-term is not
-# k(x, x) = 1 as the mmd.py docstring states. strict=True: these start failing once fixed, as a
-# reminder to drop the marker. The same inputs in float64 give exactly 0 (checked above).
+# Regression: pairwise distances once used the |a|²+|b|²−2ab expansion, whose float32 residue
+# (~1e-6) on identical rows wrecked the median bandwidth: identical float32 batches got MMD² up
+# to ~1 and a 1-example domain's within-term was not k(x, x) = 1.
 # --------------------------------------------------------------------------------------------
 
 _ROW32 = (torch.arange(10, dtype=torch.float32) / 7).unsqueeze(0)
 
 
-@pytest.mark.xfail(strict=True, reason="float32 pairwise_sq_dists residuals on duplicate rows")
 @pytest.mark.parametrize("m", [1, 5])
 def test_mmd_identical_duplicated_rows_float32_is_zero(m):
     x = _ROW32.repeat(m, 1)

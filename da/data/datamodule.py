@@ -150,7 +150,7 @@ def check_compatible(source: DomainData, target: DomainData, encoder_input: str)
     if source.classes != target.classes:
         raise DataError(f"label sets differ: source '{source.name}' has {source.classes}, target "
                         f"'{target.name}' has {target.classes}; map both to the same classes.")
-    extra = set(np.unique(target.test.y)) - set(np.unique(source.train.y))
+    extra = set(np.unique(target.test.y).tolist()) - set(np.unique(source.train.y).tolist())
     if extra:
         raise DataError(f"target '{target.name}' has labels {sorted(extra)} that never occur in "
                         f"source '{source.name}'; the source must cover every target class.")

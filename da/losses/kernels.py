@@ -8,9 +8,13 @@ import torch
 
 
 def pairwise_sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``D[i, j] = ||a_i − b_j||²`` (clamped at 0 against rounding), shape ``(len(a), len(b))``."""
-    sq = (a * a).sum(1, keepdim=True) + (b * b).sum(1).unsqueeze(0) - 2.0 * a @ b.T
-    return sq.clamp_min(0.0)
+    """``D[i, j] = ||a_i − b_j||²``, shape ``(len(a), len(b))``.
+
+    Computed from explicit differences, not ``||a||² + ||b||² − 2ab``: the shortcut leaves
+    rounding residue (~1e-6 in float32) where rows are equal, which wrecks median bandwidths on
+    collapsed features. Memory is ``len(a) · len(b) · d``, small for mini-batches.
+    """
+    return (a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1)
 
 
 def median_sq_dist(sq_dists: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

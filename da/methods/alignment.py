@@ -96,12 +96,13 @@ class AlignmentModule(L.LightningModule):
                       loss_align: torch.Tensor) -> None:
         if torch.isfinite(loss):
             return
+        loss_cls, loss_align = loss_cls.detach(), loss_align.detach()
         bad = [name for name, value in (("loss_cls", loss_cls), ("loss_align", loss_align))
                if not torch.isfinite(value)] or ["the weighted sum"]
         raise TrainingError(
             f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}) of method "
-            f"'{self.method}': {', '.join(bad)} is NaN/Inf (loss_cls={float(loss_cls):.4g}, "
-            f"loss_align={float(loss_align):.4g}). Lower the learning rate or the alignment "
+            f"'{self.method}': {', '.join(bad)} is NaN/Inf (loss_cls={loss_cls.item():.4g}, "
+            f"loss_align={loss_align.item():.4g}). Lower the learning rate or the alignment "
             f"weight, or check the inputs for NaN/Inf.")
 
     def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
