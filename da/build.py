@@ -14,8 +14,11 @@ import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
+from da.data.cache import FeatureCache
 from da.data.datamodule import DomainPairDataModule
+from da.encoders.hf import TextEncoder
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
 
@@ -47,10 +50,34 @@ def build_datamodule(cfg: DictConfig) -> DomainPairDataModule:
     return datamodule
 
 
-def build_model(cfg: DictConfig, datamodule: DomainPairDataModule) -> AlignmentModule:
-    """Encoder (input size from the data), alignment loss and the `AlignmentModule`."""
-    extra = {"in_dim": datamodule.input_dim} if datamodule.input_dim is not None else {}
-    encoder = build(cfg.encoder.model, "encoder.model", **extra)
+def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn.Module, dict]:
+    """The shared encoder, wired to the data; returns ``(encoder, info)``.
+
+    A vector encoder gets its input size from the data. A text encoder with a ``backbone``
+    either (fully frozen, ``cache: true``) turns every text into cached backbone features once and
+    trains only ``encoder.model`` on them, or (partly trainable) runs the backbone in every step
+    on token batches. ``info`` counts feature-cache hits and misses.
+    """
+    if cfg.encoder.get("backbone") is None:
+        extra = {"in_dim": datamodule.input_dim} if datamodule.input_dim is not None else {}
+        return build(cfg.encoder.model, "encoder.model", **extra), {}
+    backbone = build(cfg.encoder.backbone, "encoder.backbone")
+    top = build(cfg.encoder.model, "encoder.model", in_dim=backbone.out_dim)
+    if backbone.fully_frozen and cfg.encoder.get("cache", True):
+        cache = FeatureCache(cfg.get("cache_dir"))
+        fingerprint = backbone.fingerprint()
+        datamodule.encode_text(lambda texts: cache.get(fingerprint, texts, backbone.encode),
+                               backbone.out_dim)
+        return top, {"cache/hits": cache.hits, "cache/misses": cache.misses}
+    datamodule.tokenize_with(backbone.tokenize)
+    return TextEncoder(backbone, top), {}
+
+
+def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
+                encoder: nn.Module | None = None) -> AlignmentModule:
+    """The `AlignmentModule` (alignment loss, optimizer, scheduler) around ``encoder``."""
+    if encoder is None:
+        encoder, _ = build_encoder(cfg, datamodule)
     if getattr(encoder, "out_dim", None) != cfg.encoder.out_dim:
         raise ConfigError(f"encoder.out_dim is {cfg.encoder.out_dim} but the encoder built from "
                           f"encoder.model outputs {getattr(encoder, 'out_dim', None)} features; "

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 #: Shown in the terminal summary, in this order, when present.
 SUMMARY_KEYS = ("val/source_acc", "test/target_acc", "test/target_f1", "val/target_acc_oracle",
-                "time/total_s")
+                "time/total_s", "cache/hits", "cache/misses")
 
 
 def to_number(value: Any) -> float | None:
@@ -36,7 +36,11 @@ def write_metrics(path: Path, metrics: Mapping[str, float]) -> None:
     path.write_text(json.dumps(clean, indent=2) + "\n")
 
 
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4f}"
+
+
 def summary(run_name: str, metrics: Mapping[str, float], output_dir: Path) -> str:
     """One short block for the terminal at the end of a run."""
-    parts = [f"{key} {metrics[key]:.4f}" for key in SUMMARY_KEYS if key in metrics]
+    parts = [f"{key} {_fmt(metrics[key])}" for key in SUMMARY_KEYS if key in metrics]
     return f"[da] {run_name}: " + " | ".join(parts) + f"\n[da] outputs: {output_dir}"

@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from da.build import build_datamodule, build_loggers, build_model, build_trainer
+from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
 from da.errors import DAError
 from da.reporting import flat_metrics, summary, write_metrics
 
@@ -37,10 +37,11 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     start = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    torch.set_flush_denormal(True)  # denormal Adam moments slow CPU steps by 10x+
+    torch.set_flush_denormal(True)  # no slow denormal arithmetic on CPU (tiny Adam moments)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
-    model = build_model(cfg, datamodule)
+    encoder, encoder_info = build_encoder(cfg, datamodule)
+    model = build_model(cfg, datamodule, encoder)
     loggers = build_loggers(cfg)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -52,7 +53,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     tested = trainer.test(model, datamodule=datamodule, verbose=False)[0]
     metrics = flat_metrics(fitted, tested, {
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
-        "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step})
+        "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
+        encoder_info)
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir), flush=True)

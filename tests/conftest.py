@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from da.train import CONFIG_DIR
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DA_DATA_DIR", str(REPO.parent / "shared" / "datasets"))
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Feature caches of this test session stay out of ~/.cache (and are shared across its tests).
+os.environ["DA_CACHE_DIR"] = tempfile.mkdtemp(prefix="da-test-cache-")
 os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
 DATA_DIR = Path(os.environ["DA_DATA_DIR"])
 
 #: A small, quick real pair for end-to-end tests.
-QUICK = ["source=bow_dvd", "target=bow_electronics", "source.max_examples=400",
+QUICK = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
          "target.max_examples=400", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
 
 

@@ -29,7 +29,7 @@ def test_unknown_method_lists_options(tmp_path):
 def test_missing_data_dir_names_expected_folder(tmp_path):
     result = da_train(["data_dir=" + str(tmp_path / "nowhere")], tmp_path)
     assert result.returncode == 2
-    assert_clean_error(result, "mdsd_dann_svmlight", "DA_DATA_DIR")
+    assert_clean_error(result, "rt_polarity_v1", "DA_DATA_DIR")
 
 
 def test_encoder_modality_mismatch(data_dir, tmp_path):

