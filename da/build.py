@@ -88,7 +88,7 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         align_weight=build(cfg.method.weight, "method.weight"),
         optimizer=build(cfg.optimizer, "optimizer"),
         scheduler=build(cfg.scheduler, "scheduler"),
-        method=cfg.method.name, **OmegaConf.to_container(cfg.model))
+        method=cfg.method.name, **OmegaConf.to_container(cfg.model, resolve=True))
     try:  # fail now, not after data loading in fit, on e.g. a negative learning rate
         model.configure_optimizers()
     except (ValueError, TypeError) as exc:

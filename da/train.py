@@ -54,11 +54,18 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     metrics = flat_metrics(fitted, tested, {
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
-        encoder_info)
+        encoder_info, device_memory())
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir), flush=True)
     return metrics
+
+
+def device_memory() -> dict[str, float]:
+    """Peak CUDA memory of this process in GiB (empty on CPU)."""
+    if not torch.cuda.is_available():
+        return {}
+    return {"gpu/max_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -1,0 +1,283 @@
+"""Compare methods across source → target pairs and seeds (console script ``da-compare``).
+
+Usage::
+
+    da-compare SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--metric test/target_acc]
+    da-compare --wandb ENTITY/PROJECT [--group GROUP] --out DIR     # runs logged to W&B (online)
+
+Reads every job of the sweep dirs (``metrics.json`` + ``config.yaml``; see ``da-train -m``), or the
+runs of a W&B project through ``wandb.Api``, and prints a method × pair table of the metric's
+mean ± std over seeds with a per-method average over the transfer pairs. Writes ``results.csv``
+(one row per run, every metric), ``results.md`` (the table) and ``results.png`` (grouped bars with
+std error bars) into ``--out`` (default: the first SWEEP_DIR).
+
+Nothing is dropped silently: a job that failed (a run dir with ``config.yaml`` or ``.hydra/`` but
+no ``metrics.json``, or a W&B run that did not finish) and a run without the metric are listed by
+name under the table. Same-domain pairs (``bow_books → bow_books``, which a full source × target
+sweep contains) are marked *in-domain* and left out of the averages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+#: Sub-directories of a run dir that never hold another run.
+_NOT_RUNS = {".hydra", ".submitit", "wandb", "csv", "checkpoints"}
+
+
+@dataclass
+class Run:
+    """One training job: its identity, final metrics and whether it finished."""
+
+    name: str
+    method: str
+    source: str
+    target: str
+    seed: Any
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    finished: bool = True
+
+    @property
+    def pair(self) -> str:
+        suffix = " (in-domain)" if self.source == self.target else ""
+        return f"{self.source} → {self.target}{suffix}"
+
+
+def _run_dirs(root: Path) -> Iterable[Path]:
+    """Directories under ``root`` (itself included) that are one job's output dir."""
+    if (root / "config.yaml").is_file() or (root / ".hydra").is_dir() \
+            or (root / "metrics.json").is_file():
+        yield root
+        return
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _NOT_RUNS):
+        yield from _run_dirs(child)
+
+
+def _read_config(run_dir: Path) -> dict:
+    """The resolved ``config.yaml`` (written by da-train), else Hydra's ``.hydra/config.yaml``."""
+    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
+        if path.is_file():
+            return yaml.safe_load(path.read_text()) or {}
+    return {}
+
+
+def _name(config: dict, group: str) -> str:
+    node = config.get(group)
+    return str(node.get("name")) if isinstance(node, dict) else "?"
+
+
+def load_run(run_dir: Path, root: Path) -> Run:
+    """One job dir → :class:`Run` (``finished=False`` when it wrote no ``metrics.json``)."""
+    config = _read_config(run_dir)
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    name = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
+    return Run(name=name, method=_name(config, "method"), source=_name(config, "source"),
+               target=_name(config, "target"), seed=config.get("seed", "?"),
+               metrics=metrics, finished=metrics_path.is_file())
+
+
+def collect(sweep_dirs: Iterable[Path]) -> list[Run]:
+    """Every job under the sweep dirs (a single run dir works too)."""
+    runs = []
+    for root in sweep_dirs:
+        if not root.is_dir():
+            raise SystemExit(f"da-compare: error: {root} is not a directory")
+        runs.extend(load_run(d, root) for d in _run_dirs(root))
+    return runs
+
+
+def mean_std(values: list[float], percent: bool) -> tuple[float, float]:
+    """Mean and sample std (0 for one value), in percent if ``percent``."""
+    scale = 100.0 if percent else 1.0
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return scale * statistics.mean(values), scale * std
+
+
+@dataclass
+class Table:
+    """Method × pair cells of the metric over seeds, and the runs it could not use."""
+
+    metric: str
+    cells: dict[tuple[str, str], list[float]]
+    methods: list[str]
+    pairs: list[str]
+    failed: list[str]
+    missing: list[str]
+    repeated: list[str] = field(default_factory=list)  # cells with several runs per seed
+
+    @property
+    def percent(self) -> bool:
+        return any(k in self.metric.rsplit("/", 1)[-1] for k in ("acc", "f1"))
+
+    def cell(self, method: str, pair: str) -> tuple[float, float, int] | None:
+        values = self.cells.get((method, pair))
+        return (*mean_std(values, self.percent), len(values)) if values else None
+
+    def coverage(self, method: str) -> tuple[int, int]:
+        """(transfer pairs with a value for ``method``, transfer pairs in the table)."""
+        transfer = [p for p in self.pairs if "(in-domain)" not in p]
+        return sum((method, p) in self.cells for p in transfer), len(transfer)
+
+    def average(self, method: str) -> float | None:
+        """Mean over the transfer pairs (not in-domain) of the per-pair means."""
+        means = [c[0] for p in self.pairs if "(in-domain)" not in p
+                 if (c := self.cell(method, p)) is not None]
+        return statistics.mean(means) if means else None
+
+
+def build_table(runs: list[Run], metric: str) -> Table:
+    """Group finished runs having ``metric`` by (method, pair); list the others by name."""
+    cells: dict[tuple[str, str], list[float]] = defaultdict(list)
+    seeds: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    failed, missing = [], []
+    for run in runs:
+        value = run.metrics.get(metric)
+        if not run.finished:
+            failed.append(run.name)
+        elif value is None:
+            missing.append(run.name)
+        else:
+            cells[(run.method, run.pair)].append(float(value))
+            seeds[(run.method, run.pair)].append(run.seed)
+    methods = sorted({m for m, _ in cells})
+    pairs = sorted({p for _, p in cells}, key=lambda p: ("(in-domain)" in p, p))
+    repeated = [f"{m} / {p} ({len(s)} runs, {len(set(map(str, s)))} seeds)"
+                for (m, p), s in sorted(seeds.items()) if len(set(map(str, s))) < len(s)]
+    return Table(metric, dict(cells), methods, pairs, failed, missing, repeated)
+
+
+def markdown(table: Table) -> str:
+    """The table as Markdown, with the runs that are not in it listed below."""
+    unit = " (%)" if table.percent else ""
+    fmt = ".1f" if table.percent else ".4f"
+    seeds = sorted({len(v) for v in table.cells.values()})
+    same_n = len(seeds) == 1
+    counts = f"{seeds[0]} run(s) per cell" if same_n else "n = runs per cell"
+    lines = [f"`{table.metric}`{unit}, mean ± std over seeds ({counts})\n",
+             "| method | " + " | ".join(table.pairs) + " | average |",
+             "|---" * (len(table.pairs) + 2) + "|"]
+    for method in table.methods:
+        cells = []
+        for pair in table.pairs:
+            c = table.cell(method, pair)
+            n = "" if same_n else f" (n={c[2]})" if c else ""
+            cells.append(f"{c[0]:{fmt}} ± {c[1]:{fmt}}{n}" if c else "–")
+        avg, (have, total) = table.average(method), table.coverage(method)
+        partial = f" ({have}/{total} pairs)" if have < total else ""
+        lines.append(f"| {method} | " + " | ".join(cells)
+                     + f" | {format(avg, fmt) + partial if avg is not None else '–'} |")
+    used = sum(len(v) for v in table.cells.values())
+    lines.append(f"\n{used} runs in the table; average = mean over transfer pairs of the "
+                 "per-pair means (in-domain pairs excluded).")
+    if table.failed:
+        lines.append(f"\nFAILED runs ({len(table.failed)}, no metrics.json / not finished): "
+                     + ", ".join(table.failed))
+    if table.repeated:
+        lines.append("\nWARNING: several runs with the same seed were pooled (runs that differ in "
+                     "other settings, e.g. hyperparameter trials or two sweeps): "
+                     + "; ".join(table.repeated))
+    if table.missing:
+        lines.append(f"\nRuns without `{table.metric}` ({len(table.missing)}): "
+                     + ", ".join(table.missing))
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(runs: list[Run], path: Path) -> None:
+    """One row per run: identity, status and every metric any run reported."""
+    keys = sorted({k for run in runs for k in run.metrics})
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "source", "target", "seed", "status", *keys, "run"])
+        for run in sorted(runs, key=lambda r: (r.method, r.source, r.target, str(r.seed))):
+            writer.writerow([run.method, run.source, run.target, run.seed,
+                             "finished" if run.finished else "failed",
+                             *(run.metrics.get(k) for k in keys), run.name])
+
+
+def plot(table: Table, path: Path) -> None:
+    """Grouped bars: one group per pair (+ average), one bar per method, std as error bars."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("da-compare: matplotlib is not installed; no results.png (pip install matplotlib)")
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [*table.pairs, "average"]
+    width = 0.8 / max(len(table.methods), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(groups) * max(len(table.methods), 2)
+                                        / 2), 4.5))
+    lows = []
+    for i, method in enumerate(table.methods):
+        cells = [table.cell(method, p) for p in table.pairs]
+        average = table.average(method)
+        means = [c[0] if c else float("nan") for c in cells]
+        means.append(float("nan") if average is None else average)
+        stds = [c[1] if c else 0.0 for c in cells] + [0.0]
+        lows += [m - s for m, s in zip(means, stds) if m == m]
+        xs = [g + (i - (len(table.methods) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=method)
+    if table.percent and lows:  # zoom on the differences: start the axis a little below
+        ax.set_ylim(bottom=max(0.0, 5 * ((min(lows) - 5) // 5)))
+    ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right")
+    ax.set_ylabel(table.metric + (" (%)" if table.percent else ""))
+    skipped = len(table.failed) + len(table.missing)
+    ax.set_title(f"{table.metric}: mean ± std over seeds"
+                 + (f"\n({skipped} run(s) failed or incomplete: not shown)" if skipped else ""),
+                 fontsize="medium")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="da-compare", description=__doc__.split("\n")[0])
+    parser.add_argument("sweep_dirs", nargs="*", type=Path, help="sweep (or run) directories")
+    parser.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read runs from W&B instead")
+    parser.add_argument("--group", help="with --wandb: only the runs of this W&B group")
+    parser.add_argument("--out", type=Path, help="output dir (default: the first SWEEP_DIR)")
+    parser.add_argument("--metric", default="test/target_acc")
+    parser.add_argument("--no-plot", action="store_true", help="skip results.png")
+    args = parser.parse_args(argv)
+    if bool(args.sweep_dirs) == bool(args.wandb):
+        parser.error("give SWEEP_DIR(s) or --wandb ENTITY/PROJECT (one of the two)")
+    if args.wandb and args.out is None:
+        parser.error("--wandb needs --out DIR")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``da-compare``: print the table, write results.csv/.md/.png; exit 1 if no run is usable."""
+    args = parse_args(argv)
+    if args.wandb:
+        from da.tracking import fetch_runs
+        runs = [Run(**r) for r in fetch_runs(args.wandb, group=args.group)]
+    else:
+        runs = collect(args.sweep_dirs)
+    out = args.out or args.sweep_dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    table = build_table(runs, args.metric)
+    write_csv(runs, out / "results.csv")
+    text = markdown(table)
+    (out / "results.md").write_text(text)
+    if table.cells and not args.no_plot:
+        plot(table, out / "results.png")
+    print(text + f"\nwritten: {out / 'results.csv'}, {out / 'results.md'}"
+          + ("" if args.no_plot or not table.cells else f", {out / 'results.png'}"), flush=True)
+    return 0 if table.cells else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""da-compare (da/compare.py) on synthetic sweep dirs and a mocked W&B API: numbers, failed and
+incomplete runs listed by name, in-domain pairs out of the average, output files."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from da import compare
+from tests.conftest import REPO
+
+ACC = {  # (method, source, target) -> test/target_acc of seeds 0, 1, 2
+    ("source_only", "bow_dvd", "bow_books"): [0.70, 0.72, 0.71],
+    ("source_only", "bow_kitchen", "bow_dvd"): [0.60, 0.62, 0.64],
+    ("dann", "bow_dvd", "bow_books"): [0.75, 0.77, 0.73],
+    ("dann", "bow_kitchen", "bow_dvd"): [0.66, 0.66, 0.66],
+    ("dann", "bow_dvd", "bow_dvd"): [0.90, 0.90, 0.90],  # in-domain: not in the average
+}
+
+
+def make_run(sweep: Path, num: int, method: str, source: str, target: str, seed: int,
+             metrics: dict | None, resolved: bool = True) -> Path:
+    """A job dir as da-train writes it (``metrics=None``: the job failed before the end)."""
+    run = sweep / f"{num}_{method}-{source}_to_{target}-s{seed}"
+    (run / ".hydra").mkdir(parents=True)
+    config = {"method": {"name": method}, "source": {"name": source},
+              "target": {"name": target}, "seed": seed}
+    (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    if resolved:
+        (run / "config.yaml").write_text(yaml.safe_dump(config))
+    if metrics is not None:
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    num = 0
+    for (method, source, target), accs in ACC.items():
+        for seed, acc in enumerate(accs):
+            make_run(tmp_path, num, method, source, target, seed,
+                     {"test/target_acc": acc, "val/source_acc": 0.8})
+            num += 1
+    (tmp_path / ".submitit" / "123").mkdir(parents=True)  # launcher files are not runs
+    (tmp_path / "multirun.yaml").write_text("{}\n")
+    return tmp_path
+
+
+def row_of(text: str, method: str) -> list[str]:
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(f"| {method} |")]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_table_numbers_average_and_files(sweep, capsys):
+    assert compare.main([str(sweep)]) == 0
+    out = capsys.readouterr().out
+    header = [c.strip() for c in out.splitlines()[2].strip("|").split("|")]
+    assert header[-2] == "bow_dvd → bow_dvd (in-domain)"  # in-domain pairs come last
+    for method in ("source_only", "dann"):
+        row = row_of(out, method)
+        pair_means = []
+        for pair, cell in zip(header[1:-1], row[1:-1]):
+            source, _, target = pair.split(" (")[0].partition(" → ")
+            accs = ACC.get((method, source, target))
+            if accs is None:
+                assert cell == "–"
+                continue
+            mean, std = 100 * statistics.mean(accs), 100 * statistics.stdev(accs)
+            assert cell == f"{mean:.1f} ± {std:.1f}"
+            if source != target:
+                pair_means.append(mean)
+        assert row[-1] == f"{statistics.mean(pair_means):.1f}"
+    assert "3 run(s) per cell" in out and "FAILED" not in out
+    rows = list(csv.DictReader(open(sweep / "results.csv")))
+    assert len(rows) == 15 and {r["status"] for r in rows} == {"finished"}
+    assert float(rows[0]["test/target_acc"]) in [a for v in ACC.values() for a in v]
+    assert (sweep / "results.md").read_text() in out
+    if importlib.util.find_spec("matplotlib"):  # the plot is skipped (with a note) without it
+        assert (sweep / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_failed_and_incomplete_runs_are_listed_by_name(tmp_path, capsys):
+    make_run(tmp_path, 0, "dann", "bow_dvd", "bow_books", 0, {"test/target_acc": 0.7})
+    make_run(tmp_path, 1, "dann", "bow_dvd", "bow_books", 1, None)          # crashed in training
+    make_run(tmp_path, 2, "dann", "bow_dvd", "bow_books", 2, None, resolved=False)  # before
+    make_run(tmp_path, 3, "mmd", "bow_dvd", "bow_books", 0, {"val/source_acc": 0.8})
+    make_run(tmp_path, 4, "mmd", "bow_dvd", "bow_books", 1, {"test/target_acc": None})  # NaN
+    assert compare.main([str(tmp_path), "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED runs (2" in out
+    assert "1_dann-bow_dvd_to_bow_books-s1" in out and "2_dann-bow_dvd_to_bow_books-s2" in out
+    assert "without `test/target_acc` (2)" in out
+    assert "3_mmd-bow_dvd_to_bow_books-s0" in out and "4_mmd-bow_dvd_to_bow_books-s1" in out
+    assert row_of(out, "dann")[1] == "70.0 ± 0.0"
+    rows = list(csv.DictReader(open(tmp_path / "report" / "results.csv")))
+    assert sorted(r["status"] for r in rows) == ["failed"] * 2 + ["finished"] * 3
+
+
+def test_no_usable_run_exits_1_and_lists_them(tmp_path, capsys):
+    make_run(tmp_path, 0, "dann", "bow_dvd", "bow_books", 0, None)
+    assert compare.main([str(tmp_path), "--no-plot"]) == 1
+    assert "0_dann-bow_dvd_to_bow_books-s0" in capsys.readouterr().out
+
+
+def test_loss_metrics_are_not_percentages(sweep, capsys):
+    for i, run in enumerate(sorted(p for p in sweep.iterdir() if (p / "metrics.json").exists())):
+        (run / "metrics.json").write_text(json.dumps({"train/loss_cls": 0.5 + i % 3 * 0.1}))
+    compare.main([str(sweep), "--metric", "train/loss_cls", "--no-plot"])
+    out = capsys.readouterr().out
+    assert "(%)" not in out and "0.6000 ± 0.1000" in out
+
+
+class FakeApi:
+    """``wandb.Api`` stand-in: ``runs(path, filters)`` over canned runs."""
+
+    def __init__(self, runs):
+        self._runs, self.calls = runs, []
+
+    def runs(self, path, filters=None):
+        self.calls.append((path, filters))
+        return self._runs
+
+
+def fake_run(name, method, seed, acc, state="finished"):
+    config = {"method/name": method, "source/name": "bow_dvd", "target/name": "bow_books",
+              "seed": seed}
+    summary = {"test/target_acc": acc, "val/source_acc": {"max": 0.9, "last": 0.85},
+               "_runtime": 3.0} if acc is not None else {"_runtime": 1.0}
+    return SimpleNamespace(name=name, config=config, summary_metrics=summary, state=state)
+
+
+def test_wandb_project_through_mocked_api(tmp_path, capsys, monkeypatch):
+    import wandb
+    api = FakeApi([fake_run("dann-a-s0", "dann", 0, 0.70), fake_run("dann-a-s1", "dann", 1, 0.74),
+                   fake_run("mmd-a-s0", "mmd", 0, None, state="crashed")])
+    monkeypatch.setattr(wandb, "Api", lambda: api)
+    assert compare.main(["--wandb", "me/da", "--group", "amazon_bow_sweep",
+                         "--out", str(tmp_path), "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert api.calls == [("me/da", {"group": "amazon_bow_sweep"})]
+    assert row_of(out, "dann")[1:] == [f"72.0 ± {100 * statistics.stdev([0.70, 0.74]):.1f}",
+                                       "72.0"]
+    assert "FAILED runs (1" in out and "mmd-a-s0" in out
+    rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+    assert {r["val/source_acc"] for r in rows} == {"0.85", ""}  # "last" of a max,last summary
+
+
+def test_nested_wandb_config_is_read_too():
+    from da.tracking import fetch_runs
+    run = SimpleNamespace(name="r", state="finished", summary_metrics={"test/target_acc": 0.5},
+                          config={"method": {"name": "coral"}, "source.name": "bow_dvd",
+                                  "target": {"name": "bow_books"}, "seed": {"value": 2}})
+    (row,) = fetch_runs("e/p", api=FakeApi([run]))
+    assert (row["method"], row["source"], row["target"], row["seed"]) == \
+        ("coral", "bow_dvd", "bow_books", 2)
+
+
+def test_script_wrapper_and_arguments(sweep):
+    out = sweep / "report"
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "compare_runs.py"),
+                             str(sweep), "--out", str(out), "--no-plot"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (out / "results.md").read_text() in result.stdout
+    with pytest.raises(SystemExit):
+        compare.parse_args([])  # neither a sweep dir nor --wandb
+
+
+def test_runs_pooled_with_the_same_seed_are_flagged(tmp_path, capsys):
+    for num, acc in enumerate((0.7, 0.8)):  # e.g. two Optuna trials, both seed 0
+        make_run(tmp_path, num, "dann", "bow_dvd", "bow_books", 0, {"test/target_acc": acc})
+    compare.main([str(tmp_path), "--no-plot"])
+    assert "WARNING: several runs with the same seed were pooled" in capsys.readouterr().out
