@@ -14,11 +14,13 @@ import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
-from da.data.cache import FeatureCache
+from da.data.cache import FeatureCache, PrefixCache
 from da.data.datamodule import DomainPairDataModule
 from da.encoders.hf import TextEncoder
+from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
 
@@ -31,6 +33,9 @@ def build(node: DictConfig | None, where: str, **kwargs: Any) -> Any:
         return None
     try:
         return instantiate(node, **kwargs)
+    except MissingMandatoryValue as exc:
+        raise ConfigError(f"missing value for '{exc.full_key}': set it on the command line, "
+                          f"e.g. {exc.full_key}=...") from exc
     except InstantiationException as exc:
         message = str(exc).strip()
         hint = ""
@@ -55,8 +60,10 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
 
     A vector encoder gets its input size from the data. A text encoder with a ``backbone``
     either (fully frozen, ``cache: true``) turns every text into cached backbone features once and
-    trains only ``encoder.model`` on them, or (partly trainable) runs the backbone in every step
-    on token batches. ``info`` counts feature-cache hits and misses.
+    trains only ``encoder.model`` on them, or (``freeze=N >= 1``, ``prefix_cache: true``, a
+    BERT-like backbone) turns every text into cached token states of the frozen prefix once and
+    runs only the later layers in each step, or runs the whole backbone in every step on token
+    batches. ``info`` counts cache hits and misses.
     """
     if cfg.encoder.get("backbone") is None:
         extra = {"in_dim": datamodule.input_dim} if datamodule.input_dim is not None else {}
@@ -69,6 +76,20 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
         datamodule.encode_text(lambda texts: cache.get(fingerprint, texts, backbone.encode),
                                backbone.out_dim)
         return top, {"cache/hits": cache.hits, "cache/misses": cache.misses}
+    if isinstance(backbone.freeze, int) and backbone.freeze >= 1 \
+            and cfg.encoder.get("prefix_cache", True):
+        try:
+            check_split(backbone)
+        except ConfigError as exc:
+            log.warning("%s; prefix cache off, every step runs the whole backbone", exc)
+        else:
+            cache = PrefixCache(cfg.get("cache_dir"))
+            fingerprint = backbone.prefix_fingerprint()
+            datamodule.serve_token_states(lambda texts: cache.get(
+                fingerprint, texts, lambda t: encode_prefix(backbone, t, dtype=cache.dtype),
+                dim=backbone.out_dim))
+            return PrefixCachedTextEncoder(backbone, top), {"cache/hits": cache.hits,
+                                                            "cache/misses": cache.misses}
     datamodule.tokenize_with(backbone.tokenize)
     return TextEncoder(backbone, top), {}
 

@@ -6,7 +6,10 @@ too; names are fetched from the hub unless ``HF_HUB_OFFLINE=1``.
 
 Freezing (``freeze``): ``"all"`` (feature extraction: nothing trains, features can be cached),
 ``"none"`` (full fine-tuning), or an integer ``N`` (the embeddings and the first ``N`` transformer
-layers are frozen, the later layers train).
+layers are frozen, the later layers train). The frozen prefix always runs in eval mode (no
+dropout), also while the rest trains, so its output for a text never changes: with
+``encoder.prefix_cache`` it is computed once (:mod:`da.encoders.hf_prefix`) and each step runs only
+:meth:`HFBackbone.forward_suffix`.
 """
 
 from __future__ import annotations
@@ -114,8 +117,14 @@ class HFBackbone(nn.Module):
         return not any(p.requires_grad for p in self.parameters())
 
     def train(self, mode: bool = True) -> "HFBackbone":
-        """Frozen backbones stay in eval mode (no dropout), so their features are deterministic."""
-        return super().train(mode and not self.fully_frozen)
+        """Frozen parts stay in eval mode (no dropout), so their outputs are deterministic: a
+        fully frozen backbone entirely, with ``freeze=N`` the embeddings and first N layers."""
+        super().train(mode and not self.fully_frozen)
+        if isinstance(self.freeze, int):
+            for module in [getattr(self.model, "embeddings", nn.Identity()),
+                           *transformer_layers(self.model)[:self.freeze]]:
+                module.eval()
+        return self
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Padded token tensors; counts texts that reached ``max_length`` (they were truncated)."""
@@ -128,13 +137,58 @@ class HFBackbone(nn.Module):
         return dict(tokens)
 
     def forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
-        hidden = self.model(**tokens).last_hidden_state
+        return self._pool(self.model(**tokens).last_hidden_state, tokens["attention_mask"])
+
+    def _pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
         return nn.functional.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    # -- split at the frozen prefix: forward_suffix(forward_prefix(t), mask) == forward(t) --
+
+    def _split_parts(self) -> tuple[nn.Module, nn.ModuleList]:
+        """Embeddings and layer stack of a BERT-like encoder, else ConfigError."""
+        embeddings = getattr(self.model, "embeddings", None)
+        layers = getattr(getattr(self.model, "encoder", None), "layer", None)
+        if not isinstance(self.freeze, int) or self.freeze < 1:
+            raise ConfigError(f"the prefix cache needs freeze=N with N >= 1, got {self.freeze!r}")
+        if (embeddings is None or not isinstance(layers, nn.ModuleList)
+                or getattr(self.model.config, "is_decoder", False)):
+            raise ConfigError(f"cannot split {type(self.model).__name__} after its frozen layers: "
+                              f"the prefix cache supports BERT-like encoders (model.embeddings + "
+                              f"model.encoder.layer)")
+        return embeddings, layers
+
+    def _run_layers(self, layers: Sequence[nn.Module], hidden: torch.Tensor,
+                    attention_mask: torch.Tensor) -> torch.Tensor:
+        """``layers`` called as BertModel calls them, with the mask BertModel builds."""
+        from transformers.masking_utils import create_bidirectional_mask
+
+        mask = create_bidirectional_mask(config=self.model.config, inputs_embeds=hidden,
+                                         attention_mask=attention_mask)
+        for layer in layers:
+            out = layer(hidden, mask)
+            hidden = out[0] if isinstance(out, tuple) else out  # a tuple in older transformers
+        return hidden
+
+    def forward_prefix(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Token hidden states after the embeddings and the first ``freeze`` layers."""
+        embeddings, layers = self._split_parts()
+        hidden = embeddings(input_ids=tokens["input_ids"],
+                            **({"token_type_ids": tokens["token_type_ids"]}
+                               if "token_type_ids" in tokens else {}))
+        return self._run_layers(layers[:self.freeze], hidden, tokens["attention_mask"])
+
+    def forward_suffix(self, hidden_states: torch.Tensor,
+                       attention_mask: torch.Tensor) -> torch.Tensor:
+        """Pooled embedding from prefix states: the layers after ``freeze``, then pooling."""
+        _, layers = self._split_parts()
+        hidden = hidden_states.to(next(layers[-1].parameters()).dtype)
+        return self._pool(self._run_layers(layers[self.freeze:], hidden, attention_mask),
+                          attention_mask)
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
@@ -154,13 +208,20 @@ class HFBackbone(nn.Module):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the features: weights, tokenizer, length, pooling."""
+        return self._digest(f"{self.max_length}|{self.pooling}|{self.normalize}")
+
+    def prefix_fingerprint(self) -> str:
+        """Hash of what determines the prefix states: weights, tokenizer, length, ``freeze``."""
+        return self._digest(f"prefix|{self.max_length}|{self.freeze}")
+
+    def _digest(self, settings: str) -> str:
         digest = hashlib.sha256()
         for name in ("model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json",
                      "vocab.txt"):
             path = Path(self.path) / name
             if path.is_file():
                 digest.update(name.encode() + path.read_bytes())
-        digest.update(f"{self.max_length}|{self.pooling}|{self.normalize}".encode())
+        digest.update(settings.encode())
         return digest.hexdigest()
 
 
