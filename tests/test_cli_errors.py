@@ -45,3 +45,9 @@ def test_invalid_hyperparameters_fail_before_training(data_dir, tmp_path, overri
     assert result.returncode == 2
     assert_clean_error(result, fragment)
     assert "Trainer.fit" not in result.stdout + result.stderr
+
+
+def test_missing_mandatory_value_names_the_key(tmp_path):
+    result = da_train(["target=file", "encoder=mlp"], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, "missing value for 'target.path'")

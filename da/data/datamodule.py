@@ -54,6 +54,40 @@ class TextCollate:
         return self.tokenize(list(items))
 
 
+class TokenStates:
+    """Per-text token states stored back to back: item ``i`` is
+    ``states[offsets[i]:offsets[i + 1]]`` as a tensor (kept in the storage dtype, e.g. float16)."""
+
+    def __init__(self, states: np.ndarray, offsets: np.ndarray) -> None:
+        self.states, self.offsets = states, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
+        return torch.from_numpy(np.array(self.states[start:stop]))  # a copy: states may be mmap
+
+
+class PrefixCollate:
+    """Collates token-state items (or ``(states, label)``) into
+    ``{"hidden_states": (batch, max_tokens, hidden), "attention_mask": (batch, max_tokens)}``,
+    zero-padded to the longest item of the batch (and a label tensor)."""
+
+    def __call__(self, items: list) -> Any:
+        if isinstance(items[0], tuple):
+            states, labels = zip(*items)
+            return self.pad(list(states)), torch.stack(list(labels))
+        return self.pad(items)
+
+    @staticmethod
+    def pad(states: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        lengths = torch.tensor([s.shape[0] for s in states])
+        hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
+        mask = (torch.arange(hidden.shape[1]) < lengths[:, None]).long()
+        return {"hidden_states": hidden, "attention_mask": mask}
+
+
 def _to_tensor(x: Any) -> torch.Tensor:
     """Dense float32 tensor from a dense or scipy-sparse matrix."""
     if hasattr(x, "toarray"):
@@ -133,6 +167,15 @@ class DomainPairDataModule(L.LightningDataModule):
         """Serve text batches as token tensors made by ``tokenize`` (trainable text encoders)."""
         self.collate_fn = TextCollate(tokenize)
 
+    def serve_token_states(self, compute: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+                           ) -> None:
+        """Replace every text part by token states ``compute(texts) -> (states, offsets)`` (see
+        :class:`TokenStates`), batched by :class:`PrefixCollate` (prefix-cached text encoders)."""
+        self.prepare()
+        self.parts = {k: Split(TokenStates(*compute(list(p.x))), p.y)
+                      for k, p in self.parts.items()}
+        self.collate_fn = PrefixCollate()
+
     def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
@@ -172,10 +215,12 @@ def check_compatible(source: DomainData, target: DomainData, encoder_input: str)
                           f"is {target.modality}: both domains must have the same modality.")
     if source.classes != target.classes:
         raise DataError(f"label sets differ: source '{source.name}' has {source.classes}, target "
-                        f"'{target.name}' has {target.classes}; map both to the same classes.")
+                        f"'{target.name}' has {target.classes}; map both to the same classes "
+                        f"(file and features domains take classes=[...], the names in order).")
     extra = set(np.unique(target.test.y).tolist()) - set(np.unique(source.train.y).tolist())
     if extra:
-        raise DataError(f"target '{target.name}' has labels {sorted(extra)} that never occur in "
+        names = [target.classes[i] if 0 <= i < len(target.classes) else i for i in sorted(extra)]
+        raise DataError(f"target '{target.name}' has labels {names} that never occur in "
                         f"source '{source.name}'; the source must cover every target class.")
     if encoder_input == "vectors" and source.modality == "vectors":
         ds, dt = source.train.x.shape[1], target.train.x.shape[1]

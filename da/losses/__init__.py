@@ -1,8 +1,13 @@
 """Alignment criteria between source and target features (pure ``nn.Module`` s)."""
 
-from da.losses.base import AlignmentLoss
+from da.losses.base import AlignmentCriterion, AlignmentLoss
+from da.losses.bnm import BNMLoss
+from da.losses.composite import WeightedSum
 from da.losses.coral import CORALLoss
 from da.losses.dann import DANNLoss
+from da.losses.entropy import EntropyLoss
+from da.losses.mcc import MCCLoss
 from da.losses.mmd import MMDLoss
 
-__all__ = ["AlignmentLoss", "CORALLoss", "DANNLoss", "MMDLoss"]
+__all__ = ["AlignmentCriterion", "AlignmentLoss", "BNMLoss", "CORALLoss", "DANNLoss",
+           "EntropyLoss", "MCCLoss", "MMDLoss", "WeightedSum"]

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from da.errors import TrainingError
+from da.errors import ConfigError, TrainingError
 from da.nn.mlp import mlp
 from da.schedules import Constant
 
@@ -81,6 +81,7 @@ class AlignmentModule(L.LightningModule):
         else:
             loss_align = self.alignment(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t,
                                         y_s=y_s, progress=progress)
+            self._check_scalar(loss_align)
         loss = loss_cls + weight * loss_align
         self._check_finite(loss, loss_cls, loss_align)
         self.metrics["train_source_acc"](logits_s, y_s)
@@ -92,6 +93,19 @@ class AlignmentModule(L.LightningModule):
         self.log_dict(logs, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
 
+    def _loss_name(self) -> str:
+        return type(self.alignment).__name__ if self.alignment is not None else "none"
+
+    def _check_scalar(self, loss_align: Any) -> None:
+        if isinstance(loss_align, torch.Tensor) and loss_align.dim() == 0:
+            return
+        found = (f"a tensor of shape {tuple(loss_align.shape)}"
+                 if isinstance(loss_align, torch.Tensor) else f"a {type(loss_align).__name__}")
+        raise ConfigError(
+            f"alignment loss {self._loss_name()} (method '{self.method}') returned {found}; an "
+            f"alignment loss must return a scalar (0-d) tensor, e.g. reduce it with .mean() "
+            f"(see da/losses/base.py).")
+
     def _check_finite(self, loss: torch.Tensor, loss_cls: torch.Tensor,
                       loss_align: torch.Tensor) -> None:
         if torch.isfinite(loss):
@@ -101,7 +115,8 @@ class AlignmentModule(L.LightningModule):
                if not torch.isfinite(value)] or ["the weighted sum"]
         raise TrainingError(
             f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}) of method "
-            f"'{self.method}': {', '.join(bad)} is NaN/Inf (loss_cls={loss_cls.item():.4g}, "
+            f"'{self.method}' (alignment loss {self._loss_name()}): {', '.join(bad)} is NaN/Inf "
+            f"(loss_cls={loss_cls.item():.4g}, "
             f"loss_align={loss_align.item():.4g}). Lower the learning rate or the alignment "
             f"weight, or check the inputs for NaN/Inf.")
 

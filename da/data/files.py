@@ -1,0 +1,309 @@
+"""The user's own data: ``file`` (text in CSV / TSV / JSONL), ``features`` (vectors: .npz or CSV).
+
+Both read one file (optionally ``.gz``) with a label column, map the labels to class indices by
+sorted label names (integers sort numerically) unless ``classes`` lists the names in order, and
+either take the split from ``split_column`` (values ``train`` / ``test``) or make the seeded
+stratified split of :class:`~da.data.base.DomainSource`. Every problem raises a
+:class:`~da.errors.DataError` naming the file, and the line where there is one.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from da.data.base import DomainSource
+from da.data.io import decode, read_bytes, resolve_data_dir
+from da.data.types import DomainData, Split
+from da.errors import DataError
+
+#: Table formats by suffix: the delimiter, or ``None`` for JSON lines.
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
+_INT = re.compile(r"^[+-]?\d+$")
+Row = tuple[int, dict[str, Any]]  # (line number, {column: value})
+
+
+def find_file(path: str | os.PathLike, data_dir: str | os.PathLike | None, domain: str) -> Path:
+    """``path`` as given (relative to the working directory), else relative to ``data_dir``."""
+    given = Path(path).expanduser()
+    tried = [given.resolve()]
+    if not given.is_absolute():
+        tried.append(resolve_data_dir(data_dir) / path)
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"data file of domain '{domain}' not found: {' or '.join(map(str, tried))}; "
+                    f"set its path (e.g. source.path=reviews.csv).")
+
+
+def read_table(path: Path) -> tuple[list[str], list[Row]]:
+    """Column names and ``(line, record)`` rows of a CSV / TSV / JSONL file (skips blank lines)."""
+    suffix = Path(path.name.lower().removesuffix(".gz")).suffix
+    if suffix not in DELIMITERS:
+        raise DataError(f"{path}: unknown table type '{suffix}'; use one of "
+                        f"{', '.join(DELIMITERS)} (optionally gzipped, .gz).")
+    text = decode(read_bytes(path), path).lstrip("\ufeff")
+    if not text.strip():
+        raise DataError(f"{path} is empty: expected a header line (or JSON objects) and one row "
+                        f"per example.")
+    delimiter = DELIMITERS[suffix]
+    columns, rows = _read_jsonl(text, path) if delimiter is None else _read_delimited(
+        text, path, delimiter)
+    if not rows:
+        raise DataError(f"{path} has columns {columns} but no rows.")
+    return columns, rows
+
+
+def _read_delimited(text: str, path: Path, delimiter: str) -> tuple[list[str], list[Row]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[Row] = []
+    try:
+        columns = [c.strip() for c in next(r for r in reader if r)]
+        if len(set(columns)) < len(columns):
+            raise DataError(f"{path}, line {reader.line_num}: repeated column names in {columns}.")
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != len(columns):
+                raise DataError(f"{path}, line {reader.line_num}: {len(record)} fields, but the "
+                                f"header has {len(columns)} {columns}; quote fields that "
+                                f"contain {delimiter!r} or a line break.")
+            rows.append((reader.line_num, dict(zip(columns, record))))
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: unparseable row ({exc}).") from exc
+    return columns, rows
+
+
+def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[Row]]:
+    columns: dict[str, None] = {}
+    rows: list[Row] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}, line {number}: not valid JSON ({exc.msg}): "
+                            f"{line[:60]!r}") from exc
+        if not isinstance(record, dict):
+            raise DataError(f"{path}, line {number}: expected one JSON object per line, found "
+                            f"{type(record).__name__}.")
+        columns.update(dict.fromkeys(record))
+        rows.append((number, record))
+    return list(columns), rows
+
+
+def require_columns(path: Path, columns: Sequence[str], **wanted: str | None) -> None:
+    """Raise unless every ``option=column`` names a column; the error lists the columns found."""
+    for option, column in wanted.items():
+        if column is not None and column not in columns:
+            close = difflib.get_close_matches(str(column), list(columns), n=1)
+            hint = f" Did you mean {option}={close[0]}?" if close else ""
+            raise DataError(f"{path}: no column '{column}' ({option}); columns found: "
+                            f"{list(columns)}.{hint}")
+
+
+def cell(path: Path, row: Row, column: str) -> Any:
+    line, record = row
+    if column not in record or record[column] is None:
+        raise DataError(f"{path}, line {line}: no value for column '{column}'.")
+    return record[column]
+
+
+def label_name(value: Any, where: str) -> str:
+    """A label as a string: integers (also ``1.0``) as digits, strings stripped."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, (str, int, float)) or not str(value).strip():
+        raise DataError(f"{where}: label {value!r} is not a non-empty string or number.")
+    return str(value).strip()
+
+
+def encode_labels(names: Sequence[str], classes: Sequence[Any] | None,
+                  where: str) -> tuple[np.ndarray, list[str]]:
+    """Class indices of ``names`` and the class list (sorted names, integers numerically)."""
+    found = sorted(set(names), key=lambda n: (0, int(n), "") if _INT.match(n) else (1, 0, n))
+    if classes is None:
+        if len(found) < 2:
+            raise DataError(f"{where}: a single label value {found}; a classification domain "
+                            f"needs at least two (is label_column the right column?).")
+        classes = found
+    else:
+        classes = [label_name(c, f"{where} classes") for c in classes]
+        if len(set(classes)) < len(classes):
+            raise DataError(f"{where}: classes={classes} repeats a name.")
+        unknown = sorted(set(found) - set(classes))
+        if unknown and all(_INT.match(n) and 0 <= int(n) < len(classes) for n in found):
+            names, unknown = [classes[int(n)] for n in names], []
+        if unknown:
+            raise DataError(f"{where}: labels {unknown} are not among classes={classes} (names, "
+                            f"or integer indices into that list).")
+    index = {name: i for i, name in enumerate(classes)}
+    return np.array([index[n] for n in names], dtype=np.int64), list(classes)
+
+
+class _FileDomain(DomainSource):
+    """Shared part of :class:`TextFile` and :class:`FeatureFile`: path, labels, split, classes."""
+
+    def __init__(self, path: str, label_column: str = "label", split_column: str | None = None,
+                 name: str | None = None, classes: Sequence[Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name or Path(str(path)).stem, **kwargs)
+        self.path, self.label_column, self.split_column = str(path), label_column, split_column
+        self.classes = None if classes is None else list(classes)
+
+    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+        """``(inputs, label names, split values or None)`` of every example in ``path``."""
+        raise NotImplementedError
+
+    def load(self, data_dir: str | os.PathLike | None = None) -> DomainData:
+        try:
+            data = super().load(data_dir)
+        except ValueError as exc:  # scikit-learn: a class too small for a stratified split
+            raise DataError(f"domain '{self.name}' ({self.path}): no stratified split possible "
+                            f"({exc}); add examples or give the split in split_column.") from exc
+        data.classes = list(self._classes)
+        return data
+
+    def read_all(self, data_dir: str | os.PathLike | None) -> Split:
+        return self._read(data_dir)[0]
+
+    def read_parts(self, data_dir: str | os.PathLike | None) -> tuple[Split, Split, str]:
+        if self.split_column is None:
+            return super().read_parts(data_dir)  # seeded stratified split of read_all
+        everything, splits, path = self._read(data_dir)
+        parts = {}
+        for part in ("train", "test"):
+            index = [i for i, s in enumerate(splits) if s == part]
+            if not index:
+                raise DataError(f"{path}: no row has {self.split_column}={part}; both parts "
+                                f"are needed (or drop split_column for a seeded split).")
+            parts[part] = everything.subset(index)
+        return parts["train"], parts["test"], f"split from column '{self.split_column}' of {path}"
+
+    def _read(self, data_dir: str | os.PathLike | None) -> tuple[Split, list[str] | None, Path]:
+        path = find_file(self.path, data_dir, self.name)
+        x, names, splits = self.read_file(path)
+        y, self._classes = encode_labels(names, self.classes, str(path))
+        return Split(x, y), splits, path
+
+    def _labels_and_splits(self, path: Path, rows: list[Row]) -> tuple[list[str], list[str] | None]:
+        names = [label_name(cell(path, row, self.label_column), f"{path}, line {row[0]}")
+                 for row in rows]
+        splits = None if self.split_column is None else [
+            self.split_value(cell(path, row, self.split_column), f"{path}, line {row[0]}")
+            for row in rows]
+        return names, splits
+
+    def split_value(self, value: Any, where: str) -> str:
+        part = str(value).strip().lower()
+        if part not in ("train", "test"):
+            raise DataError(f"{where}: {self.split_column} is {value!r}; expected train or test.")
+        return part
+
+
+class TextFile(_FileDomain):
+    """Text examples in one CSV / TSV / JSONL file (domain ``file``).
+
+    Args:
+        path: the file (relative to the working directory, else to ``data_dir``).
+        text_column: the column holding the text.
+        label_column: the column holding the label (strings or integers).
+        split_column: optional column with ``train`` / ``test`` per row.
+        name: the domain name in run names and tables (default: the file's stem).
+        classes: optional class names in label-index order (labels given as names or indices).
+    """
+
+    modality = "text"
+
+    def __init__(self, path: str, text_column: str = "text", **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.text_column = text_column
+
+    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+        columns, rows = read_table(path)
+        require_columns(path, columns, text_column=self.text_column,
+                        label_column=self.label_column, split_column=self.split_column)
+        texts = [str(cell(path, row, self.text_column)) for row in rows]
+        return (texts, *self._labels_and_splits(path, rows))
+
+
+class FeatureFile(_FileDomain):
+    """Feature vectors (domain ``features``): a ``.npz`` with arrays ``X`` ``(n, d)`` and ``y``
+    ``(n,)`` (and the ``split_column`` array if set), or a CSV / TSV / JSONL table whose columns
+    other than ``label_column`` and ``split_column`` are the numeric features. Other arguments as
+    :class:`TextFile`."""
+
+    modality = "vectors"
+
+    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+        if path.name.lower().endswith(".npz"):
+            return self._read_npz(path)
+        columns, rows = read_table(path)
+        require_columns(path, columns, label_column=self.label_column,
+                        split_column=self.split_column)
+        features = [c for c in columns if c not in (self.label_column, self.split_column)]
+        if not features:
+            raise DataError(f"{path}: no feature columns besides '{self.label_column}'.")
+        try:
+            x = np.asarray([[row[1].get(c) for c in features] for row in rows], dtype=np.float32)
+            ok = bool(np.isfinite(x).all())
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            line, record = next(r for r in rows
+                                if not all(_is_number(r[1].get(c)) for c in features))
+            found = {c: record.get(c) for c in features if not _is_number(record.get(c))}
+            raise DataError(f"{path}, line {line}: features must be finite numbers, found "
+                            f"{found} (every column but label_column/split_column is a feature).")
+        return (x, *self._labels_and_splits(path, rows))
+
+    def _read_npz(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: not a readable .npz archive ({exc}); write it with "
+                            f"np.savez(path, X=features, y=labels).") from exc
+        keys = ["X", "y"] + ([self.split_column] if self.split_column else [])
+        missing = [k for k in keys if k not in arrays]
+        if missing:
+            raise DataError(f"{path}: no array {missing}; arrays found: {sorted(arrays)}.")
+        x, y = arrays["X"], arrays["y"]
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.number) or len(x) == 0:
+            raise DataError(f"{path}: X must be a non-empty 2-D numeric array (n, d), found "
+                            f"shape {x.shape} dtype {x.dtype}.")
+        for key in keys[1:]:
+            if arrays[key].shape != (len(x),):
+                raise DataError(f"{path}: {key} has shape {arrays[key].shape}, expected "
+                                f"({len(x)},) to match X {x.shape}.")
+        bad = np.flatnonzero(~np.isfinite(x).all(1))
+        if len(bad):
+            raise DataError(f"{path}: X row {int(bad[0])} holds NaN/Inf ({len(bad)} rows do).")
+        names = [label_name(v, f"{path}, y[{i}]") for i, v in enumerate(y.tolist())]
+        splits = None if self.split_column is None else [
+            self.split_value(v, f"{path}, {self.split_column}[{i}]")
+            for i, v in enumerate(arrays[self.split_column].tolist())]
+        return x.astype(np.float32), names, splits
+
+
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` parses as a number that is finite in float32."""
+    try:
+        return math.isfinite(float(value)) and abs(float(value)) <= 3.4e38
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = ["FeatureFile", "TextFile", "encode_labels", "read_table"]
