@@ -41,6 +41,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--domain", default="rt_polarity")
+    parser.add_argument("--model", default="minilm", help="minilm, a hub name or a local folder")
     parser.add_argument("--freeze", type=int, default=4)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per path")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per path first")
@@ -59,7 +60,7 @@ def main() -> None:
     labels = torch.as_tensor(domain.train.y[order])
     batches = [range(b * args.batch_size, (b + 1) * args.batch_size) for b in range(n_batches)]
 
-    backbone = HFBackbone("minilm", max_length=args.max_length, freeze=args.freeze,
+    backbone = HFBackbone(args.model, max_length=args.max_length, freeze=args.freeze,
                           normalize=True)
     top, head = MLPEncoder(backbone.out_dim, [256]), torch.nn.Linear(256, 2)
     live = torch.nn.Sequential(TextEncoder(backbone, top), head).to(device)
