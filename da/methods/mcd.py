@@ -1,0 +1,215 @@
+"""Maximum classifier discrepancy (MCD; Saito et al., CVPR 2018, Sec. 3.2), a method with its own
+training loop (manual optimization).
+
+A generator ``G`` (the encoder) and two classifier heads ``F1``, ``F2``, with the discrepancy
+
+    d(p1, p2) = (1/(n k)) Σ_j Σ_c |p1_{jc} − p2_{jc}|,   p_i = softmax(F_i(G(x_t)))
+
+(the mean absolute difference of the two heads' target probabilities, Eq. 1). Each training batch
+runs three steps, each with freshly zeroed gradients:
+
+* **A** (Eq. 2): ``G``, ``F1``, ``F2`` minimise ``CE(F1(G(x_s)), y_s) + CE(F2(G(x_s)), y_s)``;
+* **B** (Eq. 3–4): ``F1``, ``F2`` only (``G`` fixed: its features are detached) minimise
+  ``CE_1 + CE_2 − w(p) · d(F1(G(x_t)), F2(G(x_t)))``, i.e. the heads maximise their disagreement
+  on the target while staying right on the source;
+* **C** (Eq. 5): ``G`` only (the heads' optimizer does not step), ``num_k`` times,
+  minimises ``w(p) · d(F1(G(x_t)), F2(G(x_t)))``.
+
+``w(p)`` is the method's ``weight`` schedule (constant 1 in conf/method/mcd.yaml, the paper's
+setting). Two optimizers are built with the configured factory: one over the encoder (with the
+``encoder_lr_scale`` rule of :class:`AlignmentModule`) and one over both heads; an LR scheduler,
+if configured, is made for each and stepped here (Lightning does not step them under manual
+optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
+``log((p1 + p2) / 2)``, which are valid logits for cross-entropy and accuracy.
+
+Logged per epoch: ``train/loss_cls`` (the mean of the two heads' source cross-entropies in step
+A), ``train/loss_align`` (the discrepancy in step B), ``train/align_weight``, ``train/loss``
+(``loss_cls + w · loss_align``), ``train/source_acc`` (ensemble), and
+``train/align/discrepancy_generator`` (the discrepancy in the last step C). Because each batch
+takes ``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
+``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p`` counts batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from da.errors import ConfigError
+from da.methods.alignment import AlignmentModule
+
+
+def discrepancy(logits_1: torch.Tensor, logits_2: torch.Tensor) -> torch.Tensor:
+    """``mean |softmax(logits_1) − softmax(logits_2)|`` over examples and classes (MCD Eq. 1)."""
+    return (torch.softmax(logits_1, 1) - torch.softmax(logits_2, 1)).abs().mean()
+
+
+class MCDModule(AlignmentModule):
+    """MCD: ``AlignmentModule`` with a second head and the three-step training loop.
+
+    Args:
+        num_k: generator updates (step C) per batch; 4 in the authors' digit experiments.
+        *args, **kwargs: as for :class:`AlignmentModule`; ``alignment`` must be ``None`` (the
+            discrepancy is MCD's alignment term), ``align_weight`` scales it.
+    """
+
+    def __init__(self, *args: Any, num_k: int = 4, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.alignment is not None:
+            raise ConfigError(f"method '{self.method}' (MCD) uses its own classifier discrepancy; "
+                              f"set method.loss=null (got {type(self.alignment).__name__})")
+        if int(num_k) < 1:
+            raise ConfigError(f"MCD num_k must be >= 1, got {num_k}")
+        self.automatic_optimization = False
+        self.num_k = int(num_k)
+        self.head2 = copy.deepcopy(self.head)
+        for module in self.head2.modules():  # an independent initialization of the second head
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    # ------------------------------------------------------------------ predictions
+    def head_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(F1(f), F2(f))``."""
+        return self.head(features), self.head2(features)
+
+    @staticmethod
+    def ensemble(logits_1: torch.Tensor, logits_2: torch.Tensor) -> torch.Tensor:
+        """``log((softmax(l1) + softmax(l2)) / 2)``: logits of the two heads' mean prediction."""
+        stacked = torch.stack([F.log_softmax(logits_1, 1), F.log_softmax(logits_2, 1)])
+        return torch.logsumexp(stacked, 0) - math.log(2.0)
+
+    def forward(self, x: Any) -> torch.Tensor:
+        return self.ensemble(*self.head_logits(self.encoder(x)))
+
+    # ------------------------------------------------------------------ the three steps
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self._trainer is None:  # called outside a Trainer (unit tests)
+            loss.backward()
+        else:
+            self.manual_backward(loss)
+
+    @staticmethod
+    def _zero(*optimizers: Any) -> None:
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+
+    def step_a(self, x_s: Any, y_s: torch.Tensor, opt_g: Any,
+               opt_f: Any) -> dict[str, torch.Tensor]:
+        """Step A: encoder and both heads on the source cross-entropy."""
+        self._zero(opt_g, opt_f)
+        logits_1, logits_2 = self.head_logits(self.encoder(x_s))
+        ce_1, ce_2 = F.cross_entropy(logits_1, y_s), F.cross_entropy(logits_2, y_s)
+        loss = ce_1 + ce_2
+        self._check_finite(loss, loss, loss.new_zeros(()))
+        self._backward(loss)
+        opt_g.step()
+        opt_f.step()
+        return {"ce_1": ce_1.detach(), "ce_2": ce_2.detach(),
+                "logits": self.ensemble(logits_1, logits_2).detach()}
+
+    def step_b(self, x_s: Any, y_s: torch.Tensor, x_t: Any, weight: float, opt_g: Any,
+               opt_f: Any) -> torch.Tensor:
+        """Step B: heads only; source cross-entropy minus the weighted target discrepancy."""
+        self._zero(opt_g, opt_f)
+        with torch.no_grad():  # G is fixed in this step
+            f_s, f_t = self.encoder(x_s), self.encoder(x_t)
+        logits_s1, logits_s2 = self.head_logits(f_s)
+        loss_cls = F.cross_entropy(logits_s1, y_s) + F.cross_entropy(logits_s2, y_s)
+        disc = discrepancy(*self.head_logits(f_t))
+        loss = loss_cls - weight * disc
+        self._check_finite(loss, loss_cls, disc)
+        self._backward(loss)
+        opt_f.step()
+        self._zero(opt_g, opt_f)
+        return disc.detach()
+
+    def step_c(self, x_t: Any, weight: float, opt_g: Any, opt_f: Any) -> torch.Tensor:
+        """Step C: the encoder only, ``num_k`` times, minimising the weighted discrepancy."""
+        disc = None
+        for _ in range(self.num_k):
+            self._zero(opt_g, opt_f)
+            disc = discrepancy(*self.head_logits(self.encoder(x_t)))
+            loss = weight * disc
+            self._check_finite(loss, disc.new_zeros(()), disc)
+            self._backward(loss)
+            opt_g.step()
+        self._zero(opt_g, opt_f)  # the heads' gradients of step C are never applied
+        return disc.detach()
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def progress(self) -> float:
+        """Progress in batches (``global_step`` counts the ``3 + num_k`` optimizer steps)."""
+        if self._trainer is None:
+            return 1.0
+        per_epoch = self.trainer.num_training_batches
+        if not isinstance(per_epoch, int) and not math.isfinite(per_epoch):
+            return min(1.0, self.global_step / ((3 + self.num_k) * self._total_steps))
+        done = self.current_epoch * per_epoch + getattr(self, "_batch_idx", 0)
+        return min(1.0, done / self._total_steps)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        (x_s, y_s), x_t = batch["source"], batch["target"]
+        self._batch_idx = batch_idx
+        opt_g, opt_f = self.optimizers()
+        weight = self.align_weight(self.progress())
+        out_a = self.step_a(x_s, y_s, opt_g, opt_f)
+        disc_b = self.step_b(x_s, y_s, x_t, weight, opt_g, opt_f)
+        disc_c = self.step_c(x_t, weight, opt_g, opt_f)
+        if self.scheduler_factory is not None and self.scheduler_interval == "step":
+            self._step_schedulers()
+        loss_cls = (out_a["ce_1"] + out_a["ce_2"]) / 2
+        self.metrics["train_source_acc"](out_a["logits"], y_s)
+        self.log_dict({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
+                       "train/loss_align": disc_b, "train/align_weight": weight,
+                       "train/source_acc": self.metrics["train_source_acc"],
+                       "train/align/discrepancy_generator": disc_c,
+                       "train/align/loss_cls_head1": out_a["ce_1"],
+                       "train/align/loss_cls_head2": out_a["ce_2"]},
+                      on_step=False, on_epoch=True, batch_size=y_s.shape[0], sync_dist=True)
+        return loss_cls
+
+    def on_train_epoch_end(self) -> None:
+        if self.scheduler_factory is not None and self.scheduler_interval != "step":
+            self._step_schedulers()
+
+    def _step_schedulers(self) -> None:
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                metric = self.trainer.callback_metrics.get("val/source_loss")
+                if metric is not None:
+                    scheduler.step(metric)
+            else:
+                scheduler.step()
+
+    def _loss_name(self) -> str:
+        return "MCD classifier discrepancy"
+
+    def configure_optimizers(self) -> Any:
+        # Generator: the pretrained part (text backbone, else the whole encoder) at
+        # lr · encoder_lr_scale, the rest of the encoder at lr. Classifiers: both heads at lr.
+        scaled = getattr(self.encoder, "backbone", self.encoder)
+        scaled_ids = {id(p) for p in scaled.parameters()}
+        scaled_params = [p for p in scaled.parameters() if p.requires_grad]
+        other_params = [p for p in self.encoder.parameters()
+                        if id(p) not in scaled_ids and p.requires_grad]
+        head_params = [p for p in [*self.head.parameters(), *self.head2.parameters()]
+                       if p.requires_grad]
+        opt_f = self.optimizer_factory([{"params": head_params}])
+        base_lr = opt_f.param_groups[0]["lr"]
+        groups = ([{"params": scaled_params, "lr": base_lr * self.encoder_lr_scale}]
+                  if scaled_params else [])
+        groups += [{"params": other_params, "lr": base_lr}] if other_params else []
+        if not groups:
+            raise ConfigError(f"method '{self.method}' (MCD) needs a trainable encoder: the "
+                              f"generator has no parameters to train")
+        opt_g = self.optimizer_factory(groups)
+        if self.scheduler_factory is None:
+            return [opt_g, opt_f]
+        schedulers = [{"scheduler": self.scheduler_factory(opt),
+                       "interval": self.scheduler_interval} for opt in (opt_g, opt_f)]
+        return [opt_g, opt_f], schedulers
