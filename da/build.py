@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 from torch import nn
@@ -96,25 +97,61 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
 
 def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
                 encoder: nn.Module | None = None) -> AlignmentModule:
-    """The `AlignmentModule` (alignment loss, optimizer, scheduler) around ``encoder``."""
+    """The `AlignmentModule` (alignment loss, optimizer, scheduler) around ``encoder``.
+
+    A loss config with ``num_classes: ???`` gets the number of classes of the data. A method
+    config with a ``module`` node (``_target_`` + ``_partial_: true``, e.g. conf/method/mcd.yaml)
+    builds that LightningModule, called with the same arguments, instead of `AlignmentModule`.
+    """
     if encoder is None:
         encoder, _ = build_encoder(cfg, datamodule)
     if getattr(encoder, "out_dim", None) != cfg.encoder.out_dim:
         raise ConfigError(f"encoder.out_dim is {cfg.encoder.out_dim} but the encoder built from "
                           f"encoder.model outputs {getattr(encoder, 'out_dim', None)} features; "
                           f"make them equal.")
-    model = AlignmentModule(
+    loss_node, loss_extra = cfg.method.loss, {}
+    if loss_node is not None and OmegaConf.is_missing(loss_node, "num_classes"):  # `???`
+        loss_extra["num_classes"] = datamodule.num_classes
+    # A method with its own training loop names its LightningModule (a partial) in `module`.
+    module = build(cfg.method.get("module"), "method.module") or AlignmentModule
+    model = module(
         encoder=encoder, num_classes=datamodule.num_classes,
-        alignment=build(cfg.method.loss, "method.loss"),
+        alignment=build(loss_node, "method.loss", **loss_extra),
         align_weight=build(cfg.method.weight, "method.weight"),
         optimizer=build(cfg.optimizer, "optimizer"),
         scheduler=build(cfg.scheduler, "scheduler"),
         method=cfg.method.name, **OmegaConf.to_container(cfg.model, resolve=True))
+    model.gather = check_gather(cfg, model.alignment)  # method.gather: DDP global batch
     try:  # fail now, not after data loading in fit, on e.g. a negative learning rate
         model.configure_optimizers()
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"invalid optimizer or scheduler config: {exc}") from exc
     return model
+
+
+def check_gather(cfg: DictConfig, alignment: nn.Module | None) -> bool:
+    """``method.gather`` (default false), checked against the loss: a ConfigError before training.
+
+    Gathering needs an alignment loss whose every part allows it (``supports_gather``, see
+    da/losses/base.py). On one process it changes nothing.
+    """
+    gather = cfg.method.get("gather", False)
+    if not isinstance(gather, bool):
+        raise ConfigError(f"method.gather must be true or false, got {gather!r}.")
+    if not gather:
+        return False
+    if alignment is None:
+        raise ConfigError(f"method.gather=true but method '{cfg.method.name}' has no alignment "
+                          f"loss to compute on the global batch; drop method.gather.")
+    parts = alignment.modules() if isinstance(alignment, nn.Module) else [alignment]
+    refusing = sorted({type(m).__name__ for m in parts
+                       if getattr(m, "supports_gather", True) is False})
+    if refusing:
+        raise ConfigError(
+            f"method.gather=true but the alignment loss {', '.join(refusing)} of method "
+            f"'{cfg.method.name}' cannot be computed on the batch gathered from all devices "
+            f"(supports_gather = False); set method.gather=false.")
+    return True
 
 
 def build_loggers(cfg: DictConfig) -> list[Any]:
@@ -124,8 +161,54 @@ def build_loggers(cfg: DictConfig) -> list[Any]:
 
 
 def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Trainer:
-    """The Lightning Trainer writing into the run directory."""
+    """The Lightning Trainer writing into the run directory.
+
+    Lightning checks accelerator, devices, nodes and strategy when the Trainer is created, i.e.
+    before any DDP process is launched; its complaint (no GPU, more devices than visible, a
+    strategy this platform cannot run) becomes a ConfigError naming the trainer settings.
+    """
     callbacks = [build(node, f"callbacks.{name}") for name, node in (cfg.callbacks or {}).items()
                  if node is not None]
-    return build(cfg.trainer, "trainer", default_root_dir=str(output_dir),
-                 logger=loggers or False, callbacks=callbacks)
+    try:
+        trainer = build(cfg.trainer, "trainer", default_root_dir=str(output_dir),
+                        logger=loggers or False, callbacks=callbacks)
+    except ConfigError as exc:
+        cause = exc.__cause__.__cause__ if isinstance(exc.__cause__, InstantiationException) \
+            else None
+        if cause is None or isinstance(cause, (TypeError, MissingMandatoryValue)):
+            raise  # e.g. an unknown Trainer argument: the generic message names it
+        raise ConfigError(_trainer_error(cfg, cause)) from exc
+    if trainer.world_size > 1 and _in_multirun() and isinstance(
+            getattr(trainer.strategy, "launcher", None), _SubprocessScriptLauncher):
+        # it would re-run the whole `da-train -m ...` command line, i.e. the sweep, per rank
+        raise ConfigError(
+            f"trainer.strategy={cfg.trainer.get('strategy')} re-launches the command for each "
+            f"device, which does not work inside a sweep (da-train -m); use "
+            f"hydra/launcher=slurm with hydra.launcher.tasks_per_node=<devices> (one SLURM task "
+            f"per device, docs/MULTIGPU.md), or trainer.strategy=ddp_spawn on this machine.")
+    return trainer
+
+
+def _in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    return HydraConfig.initialized() and HydraConfig.get().get("mode") == RunMode.MULTIRUN
+
+
+def _trainer_error(cfg: DictConfig, cause: BaseException) -> str:
+    keys = ("accelerator", "devices", "num_nodes", "strategy")
+    settings = " ".join(f"trainer.{k}={cfg.trainer.get(k)}" for k in keys if k in cfg.trainer)
+    message = " ".join(str(cause).split()).rstrip(".!")
+    hint = ""
+    if cfg.trainer.get("accelerator") in ("gpu", "cuda", "auto") and not _cuda_devices():
+        hint = (" No GPU is visible here: use trainer=cpu, or trainer=ddp "
+                "trainer.accelerator=cpu for DDP over CPU processes.")
+    elif _cuda_devices():
+        hint = f" This machine has {_cuda_devices()} visible GPU(s)."
+    return (f"the Lightning Trainer cannot run with {settings or 'these settings'}: "
+            f"{message}.{hint}")
+
+
+def _cuda_devices() -> int:
+    import torch
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0

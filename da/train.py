@@ -20,6 +20,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
@@ -36,7 +37,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     """Run one training job and return its flat metrics (also written to ``metrics.json``)."""
     start = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
+        (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.set_flush_denormal(True)  # no slow denormal arithmetic on CPU (tiny Adam moments)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
@@ -59,6 +61,15 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir), flush=True)
     return metrics
+
+
+def launch_rank_zero() -> bool:
+    """Whether this process is global rank 0, known before the Trainer exists.
+
+    Lightning re-launches ``da-train`` for ranks 1.. with ``LOCAL_RANK`` (and ``NODE_RANK`` on
+    other nodes) set; SLURM and torchrun set ``SLURM_PROCID`` / ``RANK``. A plain run has none.
+    """
+    return rank_zero_only.rank == 0 and int(os.environ.get("NODE_RANK", 0) or 0) == 0
 
 
 def device_memory() -> dict[str, float]:

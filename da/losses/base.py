@@ -15,6 +15,11 @@ training step stops with an error naming the loss class if it does not, or if th
 NaN/Inf. It may own parameters (optimized with the model) and may fill ``self.diagnostics`` with
 floats or 0-d tensors that the module logs as ``train/align/<key>``.
 
+``supports_gather`` (class attribute, default ``True``) says whether the loss may be computed on
+the global batch gathered from all DDP ranks (``method.gather: true``, docs/MULTIGPU.md). Set it
+to ``False`` for a loss that must only see this rank's examples (e.g. one that keeps per-rank
+state or indexes a rank-local memory bank); ``gather: true`` with such a loss is a config error.
+
 :class:`AlignmentCriterion` spells this contract as a :class:`typing.Protocol` for type checkers;
 :class:`AlignmentLoss` is a convenient base class that satisfies it. See docs/EXTENDING.md for a
 loss written outside the package.
@@ -46,6 +51,9 @@ class AlignmentCriterion(Protocol):
 
 class AlignmentLoss(nn.Module):
     """Base class: subclasses implement :meth:`forward` with the keyword contract above."""
+
+    #: whether the loss may be computed on the batch gathered from all ranks (``method.gather``)
+    supports_gather: bool = True
 
     def __init__(self) -> None:
         super().__init__()

@@ -5,11 +5,14 @@ Objective per step, with training progress ``p = step / total_steps``:
     L = CE(h(g(x_s)), y_s) + w(p) · ℓ_align(f_s=g(x_s), f_t=g(x_t), ..., progress=p)
 
 ``g`` is the encoder, ``h`` the head, ``w`` the alignment-weight schedule and ``ℓ_align`` any loss
-that follows the contract of :mod:`da.losses.base` (``None`` = source only).
+that follows the contract of :mod:`da.losses.base` (``None`` = source only). Under DDP with
+``gather=True`` (``method.gather``) ``ℓ_align`` sees the global batch of all ranks
+(:mod:`da.methods.distributed`, docs/MULTIGPU.md).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Sequence
 
 import lightning as L
@@ -19,8 +22,11 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from da.errors import ConfigError, TrainingError
+from da.methods.distributed import gather_batch, world_size
 from da.nn.mlp import mlp
 from da.schedules import Constant
+
+log = logging.getLogger(__name__)
 
 
 class AlignmentModule(L.LightningModule):
@@ -37,6 +43,8 @@ class AlignmentModule(L.LightningModule):
         head_hidden_dims: hidden sizes of the classifier head (``[]`` = linear head).
         encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning).
         method: method name, used in error messages.
+        gather: under data parallelism, compute the alignment loss on the inputs of all ranks
+            (the global batch) instead of this rank's slice; a no-op on one process.
     """
 
     def __init__(self, encoder: nn.Module, num_classes: int, alignment: nn.Module | None = None,
@@ -44,14 +52,15 @@ class AlignmentModule(L.LightningModule):
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
                  head_hidden_dims: Sequence[int] = (), encoder_lr_scale: float = 1.0,
-                 method: str = "custom") -> None:
+                 method: str = "custom", gather: bool = False) -> None:
         super().__init__()
         self.encoder, self.alignment = encoder, alignment
         self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes)
         self.align_weight = align_weight or Constant(0.0 if alignment is None else 1.0)
         self.optimizer_factory = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
         self.scheduler_factory, self.scheduler_interval = scheduler, scheduler_interval
-        self.encoder_lr_scale, self.method = encoder_lr_scale, method
+        self.encoder_lr_scale, self.method, self.gather = encoder_lr_scale, method, gather
+        self._train_batches = 0  # batches this rank trained on (logged per rank under DDP)
         self.metrics = nn.ModuleDict({
             name: MulticlassAccuracy(num_classes, average="micro")
             for name in ("train_source_acc", "val_source_acc", "val_target_acc", "test_target_acc")})
@@ -79,8 +88,10 @@ class AlignmentModule(L.LightningModule):
         if self.alignment is None:
             loss_align = loss_cls.new_zeros(())
         else:
-            loss_align = self.alignment(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t,
-                                        y_s=y_s, progress=progress)
+            inputs = dict(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t, y_s=y_s)
+            if self.gather:  # the global batch of all ranks, with gradients
+                inputs = gather_batch(**inputs)
+            loss_align = self.alignment(**inputs, progress=progress)
             self._check_scalar(loss_align)
         loss = loss_cls + weight * loss_align
         self._check_finite(loss, loss_cls, loss_align)
@@ -90,8 +101,14 @@ class AlignmentModule(L.LightningModule):
                 "train/align_weight": weight, "train/source_acc": self.metrics["train_source_acc"]}
         diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
         logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
-        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=batch_size)
+        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=batch_size, sync_dist=True)
+        self._train_batches += 1
         return loss
+
+    def on_train_end(self) -> None:
+        if world_size() > 1:  # every rank must have run the same number of steps
+            log.info("rank %d/%d: %d training batches, global step %d", self.global_rank,
+                     world_size(), self._train_batches, self.global_step)
 
     def _loss_name(self) -> str:
         return type(self.alignment).__name__ if self.alignment is not None else "none"
@@ -126,7 +143,7 @@ class AlignmentModule(L.LightningModule):
         if dataloader_idx == 0:
             self.metrics["val_source_acc"](logits, y)
             self.log("val/source_loss", F.cross_entropy(logits, y), add_dataloader_idx=False,
-                     batch_size=y.shape[0])
+                     batch_size=y.shape[0], sync_dist=True)
             self.log("val/source_acc", self.metrics["val_source_acc"], add_dataloader_idx=False)
         else:
             self.metrics["val_target_acc"](logits, y)
@@ -138,7 +155,8 @@ class AlignmentModule(L.LightningModule):
         logits = self(x)
         self.metrics["test_target_acc"](logits, y)
         self.test_f1(logits, y)
-        self.log("test/target_loss", F.cross_entropy(logits, y), batch_size=y.shape[0])
+        self.log("test/target_loss", F.cross_entropy(logits, y), batch_size=y.shape[0],
+                 sync_dist=True)
         self.log("test/target_acc", self.metrics["test_target_acc"])
         self.log("test/target_f1", self.test_f1)
 
