@@ -14,9 +14,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-from da.encoders.hf import HFBackbone
+from da.encoders.hf import HFBackbone, TextEncoder
 from da.errors import ConfigError
 
 
@@ -74,7 +73,7 @@ def encode_prefix(backbone: HFBackbone, texts: Sequence[str], batch_size: int = 
     return states, lengths
 
 
-class PrefixCachedTextEncoder(nn.Module):
+class PrefixCachedTextEncoder(TextEncoder):
     """:class:`~da.encoders.hf.TextEncoder` on cached prefix states instead of tokens.
 
     Input: ``{"hidden_states": (batch, tokens, hidden), "attention_mask": (batch, tokens)}``
@@ -83,11 +82,6 @@ class PrefixCachedTextEncoder(nn.Module):
     """
 
     input = "prefix_states"
-
-    def __init__(self, backbone: HFBackbone, top: nn.Module) -> None:
-        super().__init__()
-        self.backbone, self.top = backbone, top
-        self.out_dim = top.out_dim
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.top(self.backbone.forward_suffix(batch["hidden_states"],
