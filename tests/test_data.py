@@ -85,7 +85,8 @@ def test_missing_file_inside_dataset(tmp_path):
         CustomerReviews("cr").load(tmp_path)
 
 
-def test_truncated_gzip_is_reported(tmp_path):
+def test_truncated_gzip_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("DA_VERIFY_DATA", "0")  # the parser's own error, not the sha256 check
     folder = tmp_path / "mdsd_dann_svmlight"
     folder.mkdir()
     blob = gzip.compress(b"1 0:1 3:2\n-1 1:1\n" * 200)
@@ -94,7 +95,8 @@ def test_truncated_gzip_is_reported(tmp_path):
         AmazonBow("bow_books", "books").load(tmp_path)
 
 
-def test_malformed_svmlight_line_is_named(tmp_path):
+def test_malformed_svmlight_line_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("DA_VERIFY_DATA", "0")
     folder = tmp_path / "mdsd_dann_svmlight"
     folder.mkdir()
     bad = b"1 0:1 3:2\n-1 1:1\n1 4:x\n"
@@ -111,7 +113,8 @@ def test_bad_encoding_names_line(tmp_path):
         read_lines(path)
 
 
-def test_malformed_uci_line(tmp_path):
+def test_malformed_uci_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("DA_VERIFY_DATA", "0")
     folder = tmp_path / "uci_sentiment_labelled_sentences"
     folder.mkdir()
     (folder / "yelp_labelled.txt").write_text("good\t1\nno label here\n")

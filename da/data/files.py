@@ -13,6 +13,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -193,11 +194,13 @@ class FeatureFile(_FileDomain):
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile,
+                zlib.error) as exc:  # NotImplementedError: an unsupported zip compression
             raise DataError(f"{path}: not a readable .npz archive ({exc}); write it with "
                             f"np.savez(path, X=features, y=labels).") from exc
         keys = ["X", "y"] + ([self.split_column] if self.split_column else [])
-        missing = [k for k in keys if k not in arrays]
+        # a member without the .npy magic comes back as bytes: not an array either
+        missing = [k for k in keys if not isinstance(arrays.get(k), np.ndarray)]
         if missing:
             raise DataError(f"{path}: no array {missing}; arrays found: {sorted(arrays)}.")
         x, y = arrays["X"], arrays["y"]

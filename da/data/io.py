@@ -7,6 +7,8 @@ import os
 import zlib
 from pathlib import Path
 
+from da.data.integrity import check_bytes
+from da.data.registry import published
 from da.errors import DataError
 
 DEFAULT_DATA_DIR = "~/.cache/da/datasets"
@@ -27,23 +29,29 @@ def dataset_dir(data_dir: str | os.PathLike | None, folder: str, domain: str, ho
         raise DataError(
             f"dataset folder for domain '{domain}' not found: expected {path}{hint}. "
             f"Point DA_DATA_DIR (or data_dir=...) at the folder that holds '{folder}/', laid out "
-            f"like shared/datasets in the README; the original data is at {home}."
+            f"like shared/datasets in the README, or download it: `da-data download {folder}"
+            f"{'' if data_dir is None else f' --data-dir {root}'}` (the original data is at "
+            f"{home})."
         )
     return path
 
 
 def read_bytes(path: Path) -> bytes:
-    """The content of ``path``, gunzipped if it ends in ``.gz``; corrupt files raise DataError."""
+    """The content of ``path``, gunzipped if it ends in ``.gz``; corrupt files raise DataError.
+
+    A file of the dataset layout is first checked against its published sha256
+    (:mod:`da.data.integrity`; ``DA_VERIFY_DATA=0`` skips the check).
+    """
     if not path.is_file():
-        raise DataError(
-            f"missing data file {path}: the dataset folder is incomplete; restore the file "
-            f"(compare with the PROVENANCE.md of the dataset) or re-download the dataset."
-        )
+        found = published(path)
+        fix = (f"run `da-data download {found[0].folder} --data-dir "
+               f"{Path(path).absolute().parents[len(Path(found[1].path).parts)]}`" if found
+               else "restore the file (compare with the PROVENANCE.md of the dataset)")
+        raise DataError(f"missing data file {path}: the dataset folder is incomplete; {fix}.")
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+        raw = path.read_bytes()
+        check_bytes(path, raw)
+        return gzip.decompress(raw) if path.suffix == ".gz" else raw
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
             f"corrupt or truncated file {path} ({exc}); delete it and restore or re-download it."

@@ -63,8 +63,9 @@ def _read_jsonl(text: str, path: Path) -> tuple[list[str], list[Row]]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}, line {number}: not valid JSON ({exc.msg}): "
+        except (ValueError, RecursionError) as exc:  # also too many digits, too deep nesting
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+            raise DataError(f"{path}, line {number}: not valid JSON ({reason}): "
                             f"{line[:60]!r}") from exc
         if not isinstance(record, dict):
             raise DataError(f"{path}, line {number}: expected one JSON object per line, found "
