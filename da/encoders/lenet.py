@@ -1,0 +1,90 @@
+"""LeNet-style CNN encoder for small grey images (MNIST / USPS digits).
+
+The network of ADDA's digit experiments (Tzeng et al., *Adversarial Discriminative Domain
+Adaptation*, CVPR 2017; LeCun et al. 1998):
+
+    g(x) = dropout(relu(W · flatten(relu(pool(drop2d(conv_50(relu(pool(conv_20(x))))))))))
+
+with two 5×5 convolutions (20 and 50 channels), 2×2 max pooling after each, a fully connected
+layer to ``out_dim`` (500) features, then ReLU (and optional dropout), so that the classifier head
+on top is linear. The flatten size is computed from the input shape: with ``padding=2`` a 16×16
+image gives 50×4×4 and a 28×28 image 50×7×7; with ``padding=0`` 16×16 → 50×1×1, 28×28 → 50×4×4.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from da.errors import ConfigError
+
+
+def image_shape(in_dim: int | None, in_shape: Sequence[int] | None,
+                in_channels: int) -> tuple[int, int, int]:
+    """``(channels, height, width)`` from ``in_shape`` or, for square images, from ``in_dim``.
+
+    ``da-train`` passes the flattened input size ``in_dim = c·h·w``; square images are assumed
+    unless ``in_shape`` is given.
+    """
+    if in_shape is not None:
+        if len(in_shape) != 3:
+            raise ConfigError(f"encoder.model.in_shape must be [channels, height, width], got "
+                              f"{list(in_shape)}")
+        return int(in_shape[0]), int(in_shape[1]), int(in_shape[2])
+    if in_dim is None:
+        raise ConfigError("LeNetEncoder needs in_dim (filled in from the data by da-train) or "
+                          "encoder.model.in_shape=[c,h,w]")
+    side = math.isqrt(int(in_dim) // in_channels)
+    if in_channels * side * side != int(in_dim):
+        raise ConfigError(f"input of {in_dim} values is not {in_channels} square channel(s); set "
+                          f"encoder.model.in_shape=[channels,height,width].")
+    return in_channels, side, side
+
+
+class LeNetEncoder(nn.Module):
+    """Two conv + pool blocks and a fully connected layer; ``out_dim`` features after ReLU.
+
+    Args:
+        in_dim: flattened input size ``c·h·w`` (filled in from the data by ``da-train``).
+        out_dim: number of features (500 in ADDA's LeNet).
+        in_shape: ``[c, h, w]``; overrides ``in_dim`` for non-square images.
+        in_channels: channels when the shape is inferred from ``in_dim``.
+        channels: output channels of the two convolutions.
+        kernel_size: convolution kernel size.
+        padding: zero padding of each convolution (2 keeps 16×16 digits at 4×4 after two pools).
+        dropout2d: channel dropout after the second convolution.
+        dropout: dropout on the output features.
+    """
+
+    input = "images"
+
+    def __init__(self, in_dim: int | None = None, out_dim: int = 500,
+                 in_shape: Sequence[int] | None = None, in_channels: int = 1,
+                 channels: Sequence[int] = (20, 50), kernel_size: int = 5, padding: int = 0,
+                 dropout2d: float = 0.5, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.in_shape = image_shape(in_dim, in_shape, in_channels)
+        self.out_dim = int(out_dim)
+        c1, c2 = (int(c) for c in channels)
+        self.features = nn.Sequential(
+            nn.Conv2d(self.in_shape[0], c1, kernel_size, padding=padding),
+            nn.MaxPool2d(2), nn.ReLU(),
+            nn.Conv2d(c1, c2, kernel_size, padding=padding), nn.Dropout2d(dropout2d),
+            nn.MaxPool2d(2), nn.ReLU(), nn.Flatten())
+        with torch.no_grad():
+            try:
+                flat = self.features(torch.zeros(1, *self.in_shape)).shape[1]
+            except RuntimeError as exc:
+                raise ConfigError(
+                    f"images of shape {self.in_shape} are too small for two {kernel_size}x"
+                    f"{kernel_size} convolutions with padding {padding} and 2x2 pooling; raise "
+                    f"encoder.model.padding.") from exc
+        self.fc = nn.Sequential(nn.Linear(flat, self.out_dim), nn.ReLU(),
+                                nn.Dropout(dropout) if dropout > 0 else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, c·h·w)`` or ``(batch, c, h, w)`` → ``(batch, out_dim)``."""
+        return self.fc(self.features(x.reshape(x.shape[0], *self.in_shape)))

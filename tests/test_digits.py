@@ -1,0 +1,189 @@
+"""Digit domains (MNIST, USPS; da/data/digits.py) and the LeNet encoder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from da.build import build_datamodule, build_encoder
+from da.data.datamodule import check_compatible
+from da.data.digits import Mnist, Usps, parse_idx, resize
+from da.data.types import DomainData, Split
+from da.encoders.lenet import LeNetEncoder
+from da.errors import ConfigError, DataError
+from tests.test_train_e2e import da_train, run_dirs
+
+# Class counts (digits 0..9) from each dataset's PROVENANCE.md.
+JDA_MNIST = [196, 227, 207, 202, 196, 179, 191, 206, 195, 201]
+JDA_USPS = [352, 241, 165, 166, 166, 126, 139, 172, 129, 144]
+USPS_TRAIN = [1194, 1005, 731, 658, 652, 556, 664, 645, 542, 644]
+USPS_TEST = [359, 264, 198, 166, 200, 160, 170, 147, 166, 177]
+MNIST_T10K = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+LOADERS = {"mnist-jda": Mnist("mnist"), "usps-jda": Usps("usps"),
+           "mnist-full": Mnist("mnist", protocol="full"),
+           "usps-full": Usps("usps", protocol="full")}
+
+
+def _load(data_dir, key: str) -> DomainData:
+    return LOADERS[key].load(data_dir)
+
+
+@pytest.mark.parametrize("key,counts", [("mnist-jda", JDA_MNIST), ("usps-jda", JDA_USPS)])
+def test_jda_counts_are_transductive(data_dir, key, counts):
+    domain = _load(data_dir, key)
+    assert domain.modality == "images" and domain.classes == [str(d) for d in range(10)]
+    assert domain.train.x.shape == (sum(counts), 1, 16, 16) and domain.train.x.dtype == np.float32
+    assert np.bincount(domain.train.y, minlength=10).tolist() == counts
+    assert domain.test.x is domain.train.x  # the test part is the same images
+
+
+def test_jda_labels_are_mat_labels_minus_one(data_dir):
+    with h5py.File(data_dir / "mnist_usps_jda" / "MNIST_vs_USPS.mat", "r") as f:
+        xs, ys, yt = f["Xs"][:], f["Ys"][:], f["Yt"][:]
+    mnist, usps = _load(data_dir, "mnist-jda"), _load(data_dir, "usps-jda")
+    assert (mnist.train.y == ys[0] - 1).all() and (usps.train.y == yt[0] - 1).all()
+    np.testing.assert_allclose(mnist.train.x[5, 0], xs[5].reshape(16, 16), rtol=1e-6)
+
+
+def test_full_counts(data_dir):
+    usps = _load(data_dir, "usps-full")
+    assert np.bincount(usps.train.y).tolist() == USPS_TRAIN
+    assert np.bincount(usps.test.y).tolist() == USPS_TEST
+    mnist = _load(data_dir, "mnist-full")
+    assert mnist.train.x.shape[1:] == (1, 16, 16) == usps.test.x.shape[1:]
+    total = np.bincount(mnist.train.y) + np.bincount(mnist.test.y)
+    assert total.tolist() == MNIST_T10K and len(mnist.test) == 3000  # stratified 70/30
+    assert 0.0 <= mnist.train.x.min() and mnist.train.x.max() <= 1.0
+
+
+@pytest.mark.parametrize("key", sorted(LOADERS))
+def test_images_are_upright(data_dir, key):
+    domain = _load(data_dir, key)
+    mean = {d: domain.train.x[domain.train.y == d, 0].mean(0) for d in (1, 3, 7)}
+    # a '1' is a vertical stroke: column means vary more than row means (fails if transposed)
+    assert mean[1].mean(0).var() > 3 * mean[1].mean(1).var()
+    assert mean[7][:8].sum() > mean[7][8:].sum()  # the bar of a '7' is at the top (not flipped)
+    assert mean[3][:, 8:].sum() > mean[3][:, :8].sum()  # a '3' opens to the left (not mirrored)
+
+
+def test_max_examples_keeps_jda_parts_identical(data_dir):
+    domain = Usps("usps", max_examples=300).load(data_dir)
+    assert len(domain.train) == 300 and (domain.train.y == domain.test.y).all()
+    assert np.array_equal(domain.train.x, domain.test.x)
+
+
+def test_resize_and_idx_parser():
+    img = np.zeros((2, 28, 28), dtype=np.uint8)
+    img[0] = 255
+    img[1, :, 14:] = 255  # right half white
+    out = resize(img)
+    assert out.shape == (2, 1, 16, 16) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0], 1.0, atol=1e-6)
+    assert out[1, 0, :, :7].max() < 1e-6 and out[1, 0, :, 9:].min() > 1 - 1e-6
+    data = b"\x00\x00\x08\x03" + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") * 2 + bytes(18)
+    assert parse_idx(data, "x", 3).shape == (2, 3, 3)
+    with pytest.raises(DataError, match="truncated"):
+        parse_idx(data[:-1], "x", 3)
+    with pytest.raises(DataError, match="IDX"):
+        parse_idx(data, "x", 1)
+
+
+@pytest.mark.parametrize("shape,padding,flat", [((16, 16), 2, 800), ((28, 28), 0, 800),
+                                                ((28, 28), 2, 2450), ((16, 16), 0, 50)])
+def test_lenet_shapes(shape, padding, flat):
+    h, w = shape
+    enc = LeNetEncoder(in_dim=h * w, out_dim=500, padding=padding)
+    assert enc.fc[0].in_features == flat  # 50 channels x the map left after 2 convs and pools
+    out = enc(torch.rand(3, 1, h, w))
+    assert out.shape == (3, 500) and (out >= 0).all()  # ReLU features
+    assert enc(torch.rand(2, h * w)).shape == (2, 500)  # flattened input works too
+
+
+def test_lenet_bad_shapes():
+    with pytest.raises(ConfigError, match="not 1 square"):
+        LeNetEncoder(in_dim=250)
+    with pytest.raises(ConfigError, match="too small"):
+        LeNetEncoder(in_dim=64)  # 8x8 without padding
+    assert LeNetEncoder(in_shape=[3, 20, 12], padding=2).in_shape == (3, 20, 12)
+
+
+def _copy(data_dir, tmp_path, folder: str):
+    shutil.copytree(data_dir / folder, tmp_path / folder)
+    for path in (tmp_path / folder).iterdir():
+        path.chmod(0o644)
+    return tmp_path / folder
+
+
+@pytest.mark.parametrize("loader,folder,name", [
+    (Mnist("mnist"), "mnist_usps_jda", "MNIST_vs_USPS.mat"),
+    (Usps("usps", protocol="full"), "usps_h5", "usps.h5")])
+def test_corrupt_hdf5_is_a_data_error(data_dir, tmp_path, monkeypatch, loader, folder, name):
+    path = _copy(data_dir, tmp_path, folder) / name
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DataError, match=name):  # caught by the checksum check (da.data.integrity)
+        loader.load(tmp_path)
+    monkeypatch.setenv("DA_VERIFY_DATA", "0")  # past the checksum: the HDF5 reader's own errors
+    with pytest.raises(DataError, match=f"corrupt or unreadable HDF5 file .*{name}"):
+        loader.load(tmp_path)
+    with h5py.File(path, "w") as f:  # valid HDF5 without the expected arrays
+        f["other"] = np.zeros(3)
+    with pytest.raises(DataError, match="no dataset"):
+        loader.load(tmp_path)
+    path.unlink()
+    with pytest.raises(DataError, match="missing data file"):
+        loader.load(tmp_path)
+
+
+def test_corrupt_mnist_idx_is_a_data_error(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DA_VERIFY_DATA", "0")  # past the checksum: the IDX reader's own errors
+    path = _copy(data_dir, tmp_path, "mnist_idx") / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-10]))
+    with pytest.raises(DataError, match="header says"):
+        Mnist("mnist", protocol="full").load(tmp_path)
+    path.write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        Mnist("mnist", protocol="full").load(tmp_path)
+
+
+def test_unknown_protocol():
+    with pytest.raises(ConfigError, match="protocol"):
+        Usps("usps", protocol="ADDA")
+
+
+def test_image_domains_need_one_shape_and_feed_mlp():
+    def domain(name, side):
+        return DomainData(name, "images", Split(np.zeros((2, 1, side, side)), [0, 1]),
+                          Split(np.zeros((2, 1, side, side)), [0, 1]), classes=["0", "1"])
+    check_compatible(domain("a", 16), domain("b", 16), "vectors")  # flattened for encoder=mlp
+    with pytest.raises(DataError, match="one image shape"):
+        check_compatible(domain("a", 16), domain("b", 28), "images")
+    with pytest.raises(ConfigError, match="encoder=lenet"):
+        check_compatible(domain("a", 16), domain("b", 16), "text")
+
+
+def test_mlp_encoder_on_flattened_digits(data_dir, compose_cfg):
+    cfg = compose_cfg(["source=mnist", "target=usps", "encoder=mlp", "source.max_examples=200",
+                       "target.max_examples=200"])
+    datamodule = build_datamodule(cfg)
+    encoder, _ = build_encoder(cfg, datamodule)
+    assert datamodule.input_dim == 256 and encoder.in_dim == 256
+    x, y = next(iter(datamodule.val_dataloader()[0]))
+    assert x.shape[1:] == (1, 16, 16) and encoder(x).shape == (len(y), cfg.encoder.out_dim)
+
+
+@pytest.mark.slow
+def test_da_train_lenet_dann_beats_chance(data_dir, tmp_path):
+    # the whole 2000/1800 set is small (about 10 s of CPU time for 4 epochs)
+    result = da_train(["source=mnist", "target=usps", "encoder=lenet", "method=dann",
+                       "trainer.max_epochs=4", "trainer.enable_progress_bar=false"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = run_dirs(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    # 10 classes: chance 0.1, the largest USPS class (digit 0) is 0.2 of the images
+    assert metrics["test/target_acc"] > 0.4 and metrics["val/source_acc"] > 0.8
