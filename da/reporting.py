@@ -1,4 +1,4 @@
-"""Run outputs: ``metrics.json`` (flat ``{name: number}``) and the end-of-run summary."""
+"""Run outputs: ``metrics.json`` (flat ``{name: number}`` + ``meta/*`` strings) and the summary."""
 
 from __future__ import annotations
 
@@ -30,9 +30,13 @@ def flat_metrics(*sources: Mapping[str, Any]) -> dict[str, float]:
     return dict(sorted(merged.items()))
 
 
-def write_metrics(path: Path, metrics: Mapping[str, float]) -> None:
-    """Write ``metrics.json``; NaN/Inf are written as ``null`` so the file stays valid JSON."""
-    clean = {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+def write_metrics(path: Path, metrics: Mapping[str, float | str]) -> None:
+    """Write ``metrics.json``; NaN/Inf are written as ``null`` so the file stays valid JSON.
+
+    Values are numbers, except the ``meta/*`` provenance strings (see da/provenance.py).
+    """
+    clean = {k: (v if isinstance(v, str) or math.isfinite(v) else None)
+             for k, v in metrics.items()}
     path.write_text(json.dumps(clean, indent=2) + "\n")
 
 

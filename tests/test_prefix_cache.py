@@ -23,7 +23,7 @@ from tests.test_train_e2e import da_train, run_dirs
 TEXTS = ["a wonderful, moving film", "the battery died after two days, and support never called",
          "", "ok", "word " * 40]
 SMALL = ["source=uci_imdb", "target=uci_amazon", "encoder=minilm", "source.max_examples=30",
-         "target.max_examples=20", "encoder.backbone.max_length=32"]
+         "target.max_examples=20", "encoder.backbone.max_length=32", "data.batch_size=8"]
 
 
 @pytest.fixture(scope="module")

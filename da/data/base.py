@@ -13,6 +13,7 @@ import numpy as np
 
 from da.data.splits import limit, stratified_split
 from da.data.types import DomainData, Split
+from da.errors import ConfigError, DataError
 
 
 class DomainSource(abc.ABC):
@@ -40,6 +41,11 @@ class DomainSource(abc.ABC):
         test_fraction: float = 0.3,
         max_examples: int | None = None,
     ) -> None:
+        if max_examples is not None and max_examples < 1:
+            raise ConfigError(f"{name}.max_examples must be a positive number of examples or null "
+                              f"(all of them), got {max_examples}.")
+        if not 0.0 < test_fraction < 1.0:
+            raise ConfigError(f"{name}.test_fraction must be in (0, 1), got {test_fraction}.")
         self.name = name
         self.split_seed = split_seed
         self.test_fraction = test_fraction
@@ -48,8 +54,12 @@ class DomainSource(abc.ABC):
     def load(self, data_dir: str | os.PathLike | None = None) -> DomainData:
         """Read the files under ``data_dir`` and return the (optionally subsampled) domain."""
         train, test, notes = self.read_parts(data_dir)
-        train = limit(train, self.max_examples, self.split_seed)
-        test = limit(test, self.max_examples, self.split_seed)
+        for part, split in (("training", train), ("test", test)):
+            if len(split) == 0:
+                raise DataError(f"domain '{self.name}' has no examples in its {part} part "
+                                f"({notes or 'as read from its files'}); check its data files.")
+        train = limit(train, self.max_examples, self.split_seed, self.name)
+        test = limit(test, self.max_examples, self.split_seed, self.name)
         return DomainData(self.name, self.modality, train, test, notes=notes)
 
     def read_parts(self, data_dir: str | os.PathLike | None) -> tuple[Split, Split, str]:

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from da.data.base import DomainSource
 from da.data.featurize import TfidfFeaturizer
+from da.data.sampling import EpochShuffle
 from da.data.splits import stratified_split
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError
@@ -109,12 +110,17 @@ class DomainPairDataModule(L.LightningDataModule):
         split_seed: seed of the source train/validation split.
         featurizer: text → vectors for vector encoders (default: tf-idf, 5000 features).
         num_workers: DataLoader workers.
+        eval_batch_size: batch size of validation and test (no gradients, so larger batches
+            cost little memory and save per-batch overhead); ``None``: ``batch_size``.
+        shuffle_seed: seed of the training order (the run seed): each epoch's order depends only
+            on it and the epoch (:class:`~da.data.sampling.EpochShuffle`), so resumed runs match.
     """
 
     def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
                  data_dir: str | None = None, batch_size: int = 64, val_fraction: float = 0.1,
                  split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
-                 num_workers: int = 0) -> None:
+                 num_workers: int = 0, shuffle_seed: int = 0,
+                 eval_batch_size: int | None = None) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
@@ -124,6 +130,10 @@ class DomainPairDataModule(L.LightningDataModule):
         self.encoder_input, self.data_dir = encoder_input, data_dir
         self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
         self.featurizer, self.num_workers = featurizer, num_workers
+        self.shuffle_seed = shuffle_seed
+        self.eval_batch_size = eval_batch_size or batch_size
+        if self.eval_batch_size < 1:
+            raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
         self.parts: dict[str, Split] = {}
         self.classes: list[str] = []
         self.input_dim: int | None = None
@@ -141,11 +151,21 @@ class DomainPairDataModule(L.LightningDataModule):
         train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.split_seed)
         parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
                  "target_train": tgt.train, "target_test": tgt.test}
+        self._check_batch_size(parts)
         self.parts = self._to_inputs(parts, src.modality)
         self.classes = list(src.classes)
         for domain in (src, tgt):
             log.info("%s: %d train / %d test (%s)", domain.name, len(domain.train),
                      len(domain.test), domain.notes)
+
+    def _check_batch_size(self, parts: dict[str, Split]) -> None:
+        for part in ("source_train", "target_train"):
+            if self.batch_size > len(parts[part]):
+                raise ConfigError(
+                    f"data.batch_size={self.batch_size} is larger than the {len(parts[part])} "
+                    f"examples of the {part.replace('_', ' ')} part, so every epoch would be one "
+                    f"short batch; set data.batch_size <= {len(parts[part])} (or use more data, "
+                    f"e.g. a larger max_examples).")
 
     def _to_inputs(self, parts: dict[str, Split], modality: str) -> dict[str, Split]:
         if modality == "text" and self.encoder_input == "vectors":
@@ -182,7 +202,14 @@ class DomainPairDataModule(L.LightningDataModule):
     def _loader(self, part: str, shuffle: bool, labels: bool = True) -> DataLoader:
         split = self.parts[part]
         arrays = (split.x, torch.as_tensor(split.y)) if labels else (split.x,)
-        return DataLoader(ArrayDataset(*arrays), batch_size=self.batch_size, shuffle=shuffle,
+        trainer = getattr(self, "trainer", None)
+        sampler = None
+        if shuffle and (trainer is None or trainer.world_size == 1):  # DDP: Lightning's sampler
+            sampler = EpochShuffle(len(split), self.shuffle_seed,
+                                   trainer.current_epoch if trainer is not None else 0)
+        return DataLoader(ArrayDataset(*arrays),
+                          batch_size=self.batch_size if shuffle else self.eval_batch_size,
+                          shuffle=shuffle and sampler is None, sampler=sampler,
                           num_workers=self.num_workers, collate_fn=self.collate_fn)
 
     #: ``None`` uses PyTorch's default collation; text encoders set a tokenizing one.
@@ -203,7 +230,9 @@ class DomainPairDataModule(L.LightningDataModule):
 def check_compatible(source: DomainData, target: DomainData, encoder_input: str) -> None:
     """Raise a clear error if the two domains cannot be used together with this encoder."""
     for domain in (source, target):
-        fits = domain.modality == encoder_input or (domain.modality, encoder_input) == ("text", "vectors")
+        # text -> vectors through the featurizer; images -> vectors flattened (encoder=mlp)
+        fits = domain.modality == encoder_input or (domain.modality, encoder_input) in (
+            ("text", "vectors"), ("images", "vectors"))
         if not fits:
             raise ConfigError(
                 f"domain '{domain.name}' holds {domain.modality} but the encoder takes "
@@ -227,7 +256,12 @@ def check_compatible(source: DomainData, target: DomainData, encoder_input: str)
         if ds != dt:
             raise DataError(f"source '{source.name}' vectors have {ds} features, target "
                             f"'{target.name}' has {dt}; both must share one feature space.")
+    if source.modality == "images" and source.train.x.shape[1:] != target.train.x.shape[1:]:
+        raise DataError(f"source '{source.name}' images have shape {source.train.x.shape[1:]}, "
+                        f"target '{target.name}' {target.train.x.shape[1:]}; both domains need "
+                        f"one image shape (resize one of them).")
 
 
 _ENCODERS_FOR = {"text": "encoder=mlp (bag-of-words), encoder=minilm or encoder=hf",
-                 "vectors": "encoder=mlp", "images": "encoder=lenet"}
+                 "vectors": "encoder=mlp",
+                 "images": "encoder=lenet, or encoder=mlp on the flattened pixels"}

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from da.data.types import Split
+from da.errors import ConfigError
 
 
 def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,9 +22,14 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     return np.sort(train), np.sort(test)
 
 
-def limit(split: Split, max_examples: int | None, seed: int) -> Split:
+def limit(split: Split, max_examples: int | None, seed: int, name: str = "domain") -> Split:
     """A stratified subset of at most ``max_examples`` rows (all rows if ``None`` or larger)."""
     if max_examples is None or len(split) <= max_examples:
         return split
+    n_classes = len(np.unique(split.y))
+    if max_examples < n_classes:
+        raise ConfigError(f"{name}.max_examples={max_examples} is fewer than its {n_classes} "
+                          f"classes: a stratified subset needs at least one example per class; "
+                          f"raise it to >= {n_classes} or null.")
     keep, _ = stratified_split(split.y, 1.0 - max_examples / len(split), seed)
     return split.subset(keep)
