@@ -24,6 +24,8 @@ from da.encoders.hf import TextEncoder
 from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
+from da.selection.rules import selection_callbacks
+from da.resume import StepSeed
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
     """
     callbacks = [build(node, f"callbacks.{name}") for name, node in (cfg.callbacks or {}).items()
                  if node is not None]
+    callbacks += selection_callbacks(cfg, output_dir)  # select/*, diag/*, selection=<rule>
+    callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/resume.py)
     try:
         trainer = build(cfg.trainer, "trainer", default_root_dir=str(output_dir),
                         logger=loggers or False, callbacks=callbacks)

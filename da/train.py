@@ -25,7 +25,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
 from da.errors import DAError
+from da.provenance import run_provenance
+from da.resume import resume_checkpoint
 from da.reporting import flat_metrics, summary, write_metrics
+from da.selection.rules import choose_model, selection_metrics, selection_summary
 
 log = logging.getLogger("da.train")
 
@@ -49,17 +52,22 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer = build_trainer(cfg, output_dir, loggers)
     fit_start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    ckpt_path = resume_checkpoint(cfg.get("resume"), trainer)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_s = time.perf_counter() - fit_start
     fitted = dict(trainer.callback_metrics)
-    tested = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    choice = choose_model(trainer)  # selection=<rule>: its checkpoint; last: the final model
+    tested = trainer.test(model, datamodule=datamodule, verbose=False,
+                          ckpt_path=choice.ckpt_path, weights_only=True)[0]
     metrics = flat_metrics(fitted, tested, {
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
-        encoder_info, device_memory())
+        encoder_info, device_memory(), selection_metrics(trainer, choice))
+    metrics.update(run_provenance())
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir), flush=True)
+        print(selection_summary(trainer, choice), flush=True)
     return metrics
 
 
