@@ -111,7 +111,7 @@ def test_corrupt_cache_file_is_recomputed(tmp_path):
 
 @pytest.mark.slow
 def test_main_job_on_subset_then_cache_hits(data_dir, tmp_path):
-    args = ["source.max_examples=300", "target.max_examples=300", "trainer.max_epochs=3",
+    args = ["source.max_examples=300", "target.max_examples=300", "trainer.max_epochs=15",
             "trainer.enable_progress_bar=false"]
     cold = da_train(args, tmp_path / "cold")
     assert cold.returncode == 0, cold.stderr[-3000:]
@@ -121,4 +121,7 @@ def test_main_job_on_subset_then_cache_hits(data_dir, tmp_path):
     m_cold = json.loads((run_dirs(tmp_path / "cold")[0] / "metrics.json").read_text())
     m_warm = json.loads((run_dirs(tmp_path / "warm")[0] / "metrics.json").read_text())
     assert m_cold["cache/misses"] == 4 and m_warm["cache/hits"] == 4 and m_warm["cache/misses"] == 0
-    assert m_warm["test/target_acc"] == m_cold["test/target_acc"] > 0.6
+    assert m_warm["test/target_acc"] == m_cold["test/target_acc"]
+    # learned from the 270 source examples, and better than a constant prediction on the target
+    # (CR is 64 % positive: a constant predictor has macro F1 <= 0.39)
+    assert m_cold["val/source_acc"] > 0.6 and m_cold["test/target_f1"] > 0.5

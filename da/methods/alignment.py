@@ -23,6 +23,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from da.errors import ConfigError, TrainingError
 from da.methods.distributed import gather_batch, world_size
+from da.methods.epoch_means import EpochMeans
 from da.nn.mlp import mlp
 from da.schedules import Constant
 
@@ -66,6 +67,7 @@ class AlignmentModule(L.LightningModule):
             for name in ("train_source_acc", "val_source_acc", "val_target_acc", "test_target_acc")})
         self.test_f1 = MulticlassF1Score(num_classes, average="macro")
         self._total_steps = 1
+        self._train_means, self._val_means = EpochMeans(), EpochMeans()
 
     def forward(self, x: Any) -> torch.Tensor:
         """Class logits."""
@@ -95,15 +97,24 @@ class AlignmentModule(L.LightningModule):
             self._check_scalar(loss_align)
         loss = loss_cls + weight * loss_align
         self._check_finite(loss, loss_cls, loss_align)
-        self.metrics["train_source_acc"](logits_s, y_s)
-        batch_size = y_s.shape[0]
+        self.metrics["train_source_acc"].update(logits_s.detach(), y_s)
         logs = {"train/loss": loss, "train/loss_cls": loss_cls, "train/loss_align": loss_align,
-                "train/align_weight": weight, "train/source_acc": self.metrics["train_source_acc"]}
+                "train/align_weight": weight}
         diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
         logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
-        self.log_dict(logs, on_step=False, on_epoch=True, batch_size=batch_size, sync_dist=True)
+        self._train_means.add(logs, weight=y_s.shape[0])  # logged once per epoch (epoch_means.py)
         self._train_batches += 1
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self._train_means.pop(), sync_dist=True)
+        self._log_metric("train/source_acc", "train_source_acc")
+
+    def _log_metric(self, name: str, metric: str) -> None:
+        """Log a torchmetrics metric accumulated over the epoch (synced across ranks), reset it."""
+        if self.metrics[metric].update_count:
+            self.log(name, self.metrics[metric].compute())
+        self.metrics[metric].reset()
 
     def on_train_end(self) -> None:
         if world_size() > 1:  # every rank must have run the same number of steps
@@ -141,14 +152,15 @@ class AlignmentModule(L.LightningModule):
         x, y = batch
         logits = self(x)
         if dataloader_idx == 0:
-            self.metrics["val_source_acc"](logits, y)
-            self.log("val/source_loss", F.cross_entropy(logits, y), add_dataloader_idx=False,
-                     batch_size=y.shape[0], sync_dist=True)
-            self.log("val/source_acc", self.metrics["val_source_acc"], add_dataloader_idx=False)
+            self.metrics["val_source_acc"].update(logits, y)
+            self._val_means.add({"val/source_loss": F.cross_entropy(logits, y)}, y.shape[0])
         else:
-            self.metrics["val_target_acc"](logits, y)
-            self.log("val/target_acc_oracle", self.metrics["val_target_acc"],
-                     add_dataloader_idx=False)
+            self.metrics["val_target_acc"].update(logits, y)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self._val_means.pop(), sync_dist=True)
+        self._log_metric("val/source_acc", "val_source_acc")
+        self._log_metric("val/target_acc_oracle", "val_target_acc")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch
