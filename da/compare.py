@@ -193,13 +193,15 @@ def markdown(table: Table) -> str:
 
 
 def write_csv(runs: list[Run], path: Path) -> None:
-    """One row per run: identity, status and every metric any run reported."""
+    """One row per run: identity, ``target_acc`` (= test/target_acc), status, every metric."""
     keys = sorted({k for run in runs for k in run.metrics})
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["method", "source", "target", "seed", "status", *keys, "run"])
+        writer.writerow(["method", "source", "target", "seed", "target_acc", "status", *keys,
+                         "run"])
         for run in sorted(runs, key=lambda r: (r.method, r.source, r.target, str(r.seed))):
             writer.writerow([run.method, run.source, run.target, run.seed,
+                             run.metrics.get("test/target_acc"),
                              "finished" if run.finished else "failed",
                              *(run.metrics.get(k) for k in keys), run.name])
 
