@@ -38,13 +38,44 @@ def test_encoder_modality_mismatch(data_dir, tmp_path):
     assert_clean_error(result, "holds vectors but the encoder takes images", "encoder=mlp")
 
 
-@pytest.mark.parametrize("override,fragment", [("optimizer.lr=-1", "Invalid learning rate"),
-                                               ("data.batch_size=0", "batch_size must be >= 1")])
+@pytest.mark.parametrize("override,fragment", [
+    ("optimizer.lr=-1", "Invalid learning rate"),
+    ("data.batch_size=0", "batch_size must be >= 1"),
+    ("method.weight.value=-0.5", "a schedule value must be >= 0, got -0.5"),
+    ("data.batch_size=1000", "data.batch_size=1000 is larger than the 360 examples of the source "
+                             "train part"),
+    ("target.max_examples=0", "bow_electronics.max_examples must be a positive number"),
+    ("target.max_examples=1", "bow_electronics.max_examples=1 is fewer than its 2 classes")])
 def test_invalid_hyperparameters_fail_before_training(data_dir, tmp_path, override, fragment):
     result = da_train([*QUICK, override], tmp_path)
     assert result.returncode == 2
     assert_clean_error(result, fragment)
     assert "Trainer.fit" not in result.stdout + result.stderr
+
+
+def test_unknown_encoder_lists_options(tmp_path):
+    result = da_train(["encoder=minlm"], tmp_path)
+    assert_clean_error(result, "minlm", "Available options", "minilm")
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_unwritable_output_dir_stops_before_anything_runs(tmp_path, multirun):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    result = da_train([*(["-m"] if multirun else []), *QUICK, f"{key}={blocker / 'run'}"],
+                      tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, f"cannot create the output folder {blocker / 'run'}",
+                       "is a file, not a folder", "DA_OUTPUT_DIR")
+
+
+def test_empty_domain_file_is_a_data_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    result = da_train([*QUICK, "target=file", f"target.path={empty}"], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, "empty.csv", "no rows")
 
 
 def test_missing_mandatory_value_names_the_key(tmp_path):
