@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep_dir = (args.sweep_dir or REPO / "outputs" / "bench" / args.name / stamp).absolute()
     out = args.out or spec_path(args.name).parent
     extra = [*args.overrides, *([f"hydra/launcher={args.launcher}"] if args.launcher else [])]
+    commit = git_commit()  # before the tables below change tracked files
     start = time.perf_counter()
     commands = [] if args.table_only else run_sweeps(spec, sweep_dir, extra)
     wall = time.perf_counter() - start
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# {args.name}: how these tables were made\n\n"
             f"- Command: `da-bench {shlex.join(sys.argv[1:])}`, i.e. the sweeps\n"
             + "".join(f"  - `{c}`\n" for c in commands)
-            + f"- Commit: `{git_commit()}`\n- Machine: {machine()}\n"
+            + f"- Commit: `{commit}`\n- Machine: {machine()}\n"
             f"- Date: {stamp}; wall time of the sweeps: {wall:.0f} s\n"
             f"- Runs: {sum(len(v) for v in table.cells.values())} in the table, "
             f"{len(table.failed)} failed, {len(table.missing)} without the metric\n")
