@@ -11,6 +11,7 @@ skada's epoch covers max(n_s, n_t) examples per domain like `da`'s ``max_size_cy
 
     pip install --no-deps skada==0.6.0 skorch==1.4.0 POT==0.9.7.post1 tabulate
     python scripts/bench_skada.py --pairs dvd:electronics books:kitchen --seeds 0 1 2
+    python scripts/bench_skada.py --libs da --da-overrides +trainer.limit_val_batches=0 callbacks=none
 
 Prints one JSON line per run and a Markdown table (accuracy and fit time side by side); also
 runs skada's DANN with its default domain classifier (``skada default``) for reference.
@@ -90,11 +91,12 @@ def run_skada(method: str, data, seed: int, epochs: int, default_disc: bool = Fa
     return fit_s, float((np.asarray(pred) == y_test).mean())
 
 
-def run_da(method: str, source: str, target: str, seed: int, epochs: int):
+def run_da(method: str, source: str, target: str, seed: int, epochs: int,
+           extra: list[str] = ()):
     with tempfile.TemporaryDirectory() as tmp:
         cfg = compose_cfg([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp",
                            f"method={method}", f"seed={seed}", f"trainer.max_epochs={epochs}",
-                           "trainer.enable_progress_bar=false"], Path(tmp))
+                           "trainer.enable_progress_bar=false", *extra], Path(tmp))
         metrics = train(cfg, Path(tmp))
     return metrics["time/fit_s"], metrics["test/target_acc"]
 
@@ -105,6 +107,9 @@ def main() -> None:
                                                        "electronics:books", "kitchen:dvd"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--libs", nargs="+", default=["da", "skada", "skada default"])
+    parser.add_argument("--da-overrides", nargs="*", default=[],
+                        help="extra da-train overrides, e.g. +trainer.limit_val_batches=0")
     args = parser.parse_args()
     results = defaultdict(list)
     for pair in args.pairs:
@@ -112,11 +117,12 @@ def main() -> None:
         data = da_data(source, target)
         for seed in args.seeds:
             for method, da_method in (("dann", "dann"), ("deepcoral", "coral")):
-                runs = {"da": lambda: run_da(da_method, source, target, seed, args.epochs),
+                runs = {"da": lambda: run_da(da_method, source, target, seed, args.epochs,
+                                             args.da_overrides),
                         "skada": lambda: run_skada(method, data, seed, args.epochs)}
                 if method == "dann":
                     runs["skada default"] = lambda: run_skada(method, data, seed, args.epochs, True)
-                for lib, run in runs.items():
+                for lib, run in [(k, v) for k, v in runs.items() if k in args.libs]:
                     fit_s, acc = run()
                     results[(method, lib)].append((fit_s, acc))
                     print(json.dumps({"pair": pair, "seed": seed, "method": method, "lib": lib,
@@ -127,8 +133,9 @@ def main() -> None:
     for (method, lib), values in results.items():
         accs = [100 * a for _, a in values]
         fit = statistics.median(t for t, _ in values)
-        skada_fit = statistics.median(t for t, _ in results[(method, "skada")])
-        ratio = f"{fit / skada_fit:.2f}" if lib == "da" else ""
+        skada_runs = results.get((method, "skada"))
+        ratio = (f"{fit / statistics.median(t for t, _ in skada_runs):.2f}"
+                 if lib == "da" and skada_runs else "")
         print(f"| {method} | {lib} | {statistics.mean(accs):.1f} ± {statistics.pstdev(accs):.1f} "
               f"| {fit:.1f} | {ratio} |")
 
