@@ -18,10 +18,12 @@ from pathlib import Path
 import hydra
 import lightning as L
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
 from da.errors import DAError
@@ -69,6 +71,24 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         print(summary(cfg.run_name, metrics, output_dir), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
+
+
+def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
+    """conf/train.yaml composed in-process as ``da-train`` would, writing into ``output_dir``.
+
+    For notebooks, scripts and tests that call :func:`train` without the CLI: the ``hydra`` node
+    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result.
+    """
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra
+    return cfg
 
 
 def launch_rank_zero() -> bool:

@@ -15,7 +15,6 @@ final target accuracy of each (equal up to float noise when the work is identica
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import json
 import statistics
@@ -26,30 +25,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from da.build import build_datamodule, build_encoder, build_model
 from da.resume import StepSeed
-from da.train import CONFIG_DIR, train
+from da.train import compose_config, train
 
 DEFAULT = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "method=dann"]
-
-
-def compose_cfg(overrides: list[str], output_dir: Path) -> DictConfig:
-    """conf/train.yaml composed as `da-train` would, writing into ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
 
 
 def accuracy(model: torch.nn.Module, loader) -> float:
@@ -134,7 +116,7 @@ def main() -> None:
     for repeat in range(args.repeats):
         for kind in ("da", "plain"):  # alternate, so drifts in machine load hit both
             with tempfile.TemporaryDirectory() as tmp:
-                cfg = compose_cfg(overrides, Path(tmp))
+                cfg = compose_config(overrides, Path(tmp))
                 if kind == "da":
                     metrics = train(cfg, Path(tmp))
                     fit_s, acc = metrics["time/fit_s"], metrics["test/target_acc"]

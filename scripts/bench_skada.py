@@ -31,8 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from da.train import train
-from bench_overhead import compose_cfg  # scripts/ is on sys.path when run as a script
+from da.train import compose_config, train
 
 
 class Net(nn.Module):
@@ -63,7 +62,8 @@ def da_data(source: str, target: str):
     """The arrays `da` trains and tests on (source train part without its validation part)."""
     from da.build import build_datamodule
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = compose_cfg([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp"], Path(tmp))
+        cfg = compose_config([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp"],
+                             Path(tmp))
         parts = build_datamodule(cfg).parts
     return {k: (p.x.numpy().astype(np.float32), p.y) for k, p in parts.items()}
 
@@ -94,7 +94,7 @@ def run_skada(method: str, data, seed: int, epochs: int, default_disc: bool = Fa
 def run_da(method: str, source: str, target: str, seed: int, epochs: int,
            extra: list[str] = ()):
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = compose_cfg([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp",
+        cfg = compose_config([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp",
                            f"method={method}", f"seed={seed}", f"trainer.max_epochs={epochs}",
                            "trainer.enable_progress_bar=false", *extra], Path(tmp))
         metrics = train(cfg, Path(tmp))

@@ -7,12 +7,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from da.train import CONFIG_DIR
+from da.train import compose_config
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DA_DATA_DIR", str(REPO.parent / "shared" / "datasets"))
@@ -35,24 +32,10 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
-def compose_train(overrides: list[str], output_dir: Path):
-    """Compose conf/train.yaml as `da-train` would, with the hydra node set for interpolation."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
-
-
 @pytest.fixture
 def compose_cfg(tmp_path):
     """``compose_cfg(overrides)`` → a composed train config writing into ``tmp_path``."""
     def _compose(overrides: list[str]):
-        return compose_train(overrides, tmp_path)
+        return compose_config(overrides, tmp_path)
     yield _compose
     GlobalHydra.instance().clear()
