@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
@@ -171,6 +172,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
     """
     callbacks = [build(node, f"callbacks.{name}") for name, node in (cfg.callbacks or {}).items()
                  if node is not None]
+    if not cfg.trainer.get("enable_progress_bar", True):  # the switch wins over callbacks.progress_bar
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks += selection_callbacks(cfg, output_dir)  # select/*, diag/*, selection=<rule>
     callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/resume.py)
     try:

@@ -42,6 +42,26 @@ class ArrayDataset(Dataset):
         return items[0] if len(items) == 1 else items
 
 
+class TensorBatchDataset(ArrayDataset):
+    """An `ArrayDataset` of tensors that hands the `DataLoader` whole batches.
+
+    PyTorch's ``DataLoader`` calls ``__getitems__(indices)`` when a dataset has it; one indexing
+    ``x[indices]`` replaces ``batch_size`` calls of ``__getitem__`` plus ``torch.stack`` (about
+    1 ms per batch of 64 bag-of-words rows here), with the same values in the same order. Use it
+    with ``collate_fn=already_batched``.
+    """
+
+    def __getitems__(self, indices: list[int]) -> Any:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        items = tuple(a[index] for a in self.arrays)
+        return items[0] if len(items) == 1 else items
+
+
+def already_batched(batch: Any) -> Any:
+    """Collate function for `TensorBatchDataset`: the batch is already stacked."""
+    return batch
+
+
 class TextCollate:
     """Collates ``text`` or ``(text, label)`` items into token tensors (and a label tensor)."""
 
@@ -207,10 +227,14 @@ class DomainPairDataModule(L.LightningDataModule):
         if shuffle and (trainer is None or trainer.world_size == 1):  # DDP: Lightning's sampler
             sampler = EpochShuffle(len(split), self.shuffle_seed,
                                    trainer.current_epoch if trainer is not None else 0)
-        return DataLoader(ArrayDataset(*arrays),
-                          batch_size=self.batch_size if shuffle else self.eval_batch_size,
+        collate_fn = self.collate_fn
+        if collate_fn is None and all(isinstance(a, torch.Tensor) for a in arrays):
+            dataset, collate_fn = TensorBatchDataset(*arrays), already_batched
+        else:
+            dataset = ArrayDataset(*arrays)
+        return DataLoader(dataset, batch_size=self.batch_size if shuffle else self.eval_batch_size,
                           shuffle=shuffle and sampler is None, sampler=sampler,
-                          num_workers=self.num_workers, collate_fn=self.collate_fn)
+                          num_workers=self.num_workers, collate_fn=collate_fn)
 
     #: ``None`` uses PyTorch's default collation; text encoders set a tokenizing one.
     collate_fn = None

@@ -38,6 +38,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torchmetrics.classification import MulticlassAccuracy
 
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
@@ -67,6 +68,8 @@ class MCDModule(AlignmentModule):
         self.automatic_optimization = False
         self.num_k = int(num_k)
         self.head2 = copy.deepcopy(self.head)
+        self.metrics["train_source_acc"] = MulticlassAccuracy(self.head[-1].out_features,
+                                                              average="micro")
         for module in self.head2.modules():  # an independent initialization of the second head
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
