@@ -54,7 +54,8 @@ def build_datamodule(cfg: DictConfig) -> DomainPairDataModule:
     source = build(cfg.source, "source")
     target = build(cfg.target, "target")
     datamodule = build(cfg.data, "data", source=source, target=target,
-                       encoder_input=cfg.encoder.input, data_dir=cfg.data_dir)
+                       encoder_input=cfg.encoder.input, data_dir=cfg.data_dir,
+                       cache_dir=cfg.get("cache_dir"))
     datamodule.prepare()
     return datamodule
 

@@ -107,3 +107,13 @@ def test_every_experiment_composes(hydra_init, experiment):
     cfg = compose("train", overrides=[f"experiment={experiment}"])
     OmegaConf.to_container(cfg.source, resolve=True)
     OmegaConf.to_container(cfg.method, resolve=True)
+
+
+def test_an_experiment_overrides_the_keys_of_train_yaml(hydra_init):
+    """`experiment` comes after `_self_` in train.yaml's defaults: its values win (before the
+    fix, train.yaml's own `data.denoiser: null` silently replaced the experiment's mSDA)."""
+    assert compose("train").data.denoiser is None
+    cfg = compose("train", overrides=["experiment=amazon_bow_msda"])
+    assert cfg.data.denoiser._target_ == "da.data.msda.MSDA" and cfg.data.denoiser.layers == 5
+    assert compose("train", overrides=["experiment=amazon_bow_msda",
+                                       "data.denoiser=null"]).data.denoiser is None

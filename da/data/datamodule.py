@@ -19,7 +19,9 @@ from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader, Dataset
 
 from da.data.base import DomainSource
+from da.data.cache import cache_root, load_array, save_array
 from da.data.featurize import TfidfFeaturizer
+from da.data.msda import MSDA, arrays_key
 from da.data.sampling import EpochShuffle
 from da.data.splits import stratified_split
 from da.data.types import DomainData, Split
@@ -134,13 +136,19 @@ class DomainPairDataModule(L.LightningDataModule):
             cost little memory and save per-batch overhead); ``None``: ``batch_size``.
         shuffle_seed: seed of the training order (the run seed): each epoch's order depends only
             on it and the epoch (:class:`~da.data.sampling.EpochShuffle`), so resumed runs match.
+        denoiser: optional unsupervised vector transform (:class:`~da.data.msda.MSDA`), fitted on
+            the source and target training inputs (no labels) and applied to every part; its
+            outputs are cached under ``cache_dir/msda`` (float16).
+        cache_dir: cache root for ``denoiser`` outputs (``None``: ``$DA_CACHE_DIR`` or
+            ``~/.cache/da``).
     """
 
     def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
                  data_dir: str | None = None, batch_size: int = 64, val_fraction: float = 0.1,
                  split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
                  num_workers: int = 0, shuffle_seed: int = 0,
-                 eval_batch_size: int | None = None) -> None:
+                 eval_batch_size: int | None = None, denoiser: MSDA | None = None,
+                 cache_dir: str | None = None) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
@@ -151,6 +159,7 @@ class DomainPairDataModule(L.LightningDataModule):
         self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
         self.featurizer, self.num_workers = featurizer, num_workers
         self.shuffle_seed = shuffle_seed
+        self.denoiser, self.cache_dir = denoiser, cache_dir
         self.eval_batch_size = eval_batch_size or batch_size
         if self.eval_batch_size < 1:
             raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
@@ -192,10 +201,34 @@ class DomainPairDataModule(L.LightningDataModule):
             featurizer = self.featurizer or TfidfFeaturizer()
             featurizer.fit(list(parts["source_train"].x) + list(parts["target_train"].x))
             parts = {k: Split(featurizer.transform(p.x), p.y) for k, p in parts.items()}
+        if self.denoiser is not None and self.encoder_input != "vectors":
+            raise ConfigError(f"data.denoiser transforms vectors, but the encoder takes "
+                              f"{self.encoder_input}; use it with encoder=mlp (or set "
+                              f"data.denoiser=null).")
         if self.encoder_input in ("vectors", "images"):
             parts = {k: Split(_to_tensor(p.x), p.y) for k, p in parts.items()}
+            if self.denoiser is not None:
+                parts = self._denoise(parts)
             self.input_dim = int(np.prod(parts["source_train"].x.shape[1:]))
         return parts
+
+    def _denoise(self, parts: dict[str, Split]) -> dict[str, Split]:
+        """Every part through ``denoiser`` fitted on source train + target train inputs (cached)."""
+        arrays = {k: p.x.reshape(len(p.x), -1).numpy() for k, p in parts.items()}
+        key = arrays_key(self.denoiser.fingerprint() + "|fit=source_train+target_train",
+                         *arrays.values())
+        folder = cache_root(self.cache_dir) / "msda"
+        outputs = {k: load_array(folder / f"{key}-{k}.npy",
+                                 lambda a, n=len(x): a.ndim == 2 and a.shape[0] == n, "mSDA")
+                   for k, x in arrays.items()}
+        if any(out is None for out in outputs.values()):
+            log.info("mSDA cache miss (%s): fitting %s", folder, self.denoiser.fingerprint())
+            self.denoiser.fit(np.vstack([arrays["source_train"], arrays["target_train"]]))
+            for k, x in arrays.items():
+                outputs[k] = self.denoiser.transform(x).astype(np.float16)
+                save_array(folder / f"{key}-{k}.npy", outputs[k], "mSDA")
+        return {k: Split(torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)), p.y)
+                for k, p in parts.items()}
 
     def encode_text(self, encode: Callable[[list[str]], np.ndarray], dim: int) -> None:
         """Replace every text part by ``encode(texts)`` vectors (e.g. cached frozen features)."""
