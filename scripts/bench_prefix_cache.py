@@ -33,7 +33,7 @@ def main() -> None:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from da.data.datamodule import PrefixCollate, TokenStates
+    from da.data.batching import PrefixCollate, TokenStates
     from da.encoders.hf import HFBackbone, TextEncoder
     from da.encoders.hf_prefix import PrefixCachedTextEncoder, encode_prefix
     from da.encoders.mlp import MLPEncoder

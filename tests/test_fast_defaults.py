@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from da.build import build_trainer
-from da.data.datamodule import ArrayDataset, TensorBatchDataset, already_batched
+from da.data.batching import ArrayDataset, TensorBatchDataset, already_batched
 from da.data.sampling import EpochShuffle
 from da.progress import ThrottledProgressBar
 

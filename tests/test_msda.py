@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from da.data.msda import MSDA, arrays_key, msda_layer
+from da.data.cache import arrays_key
+from da.data.msda import MSDA, msda_layer
 from da.errors import ConfigError
 
 from tests.conftest import QUICK

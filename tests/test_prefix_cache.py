@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from da.build import build_datamodule, build_encoder, build_model
 from da.data.cache import PrefixCache
-from da.data.datamodule import PrefixCollate, TokenStates
+from da.data.batching import PrefixCollate, TokenStates
 from da.encoders.hf import HFBackbone, TextEncoder
 from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.encoders.mlp import MLPEncoder

@@ -10,7 +10,10 @@ encoder fingerprint and the exact texts:
   (``encoder.freeze=N``), the real tokens of every text concatenated (float16 by default) and
   the number of tokens per text.
 
-Any change to the fingerprint or the texts misses the cache; a file that cannot be read or does
+A third kind, :func:`cached_parts` (``msda/<key>-<part>.npy``), holds arrays computed from
+other arrays (mSDA features of each part of a domain pair, keyed by :func:`arrays_key`).
+
+Any change to the fingerprint or the inputs misses the cache; a file that cannot be read or does
 not fit the texts is recomputed, never trusted. Writes go through a temporary file and a rename
 (:func:`save_array`), so parallel sweep jobs never see half-written files.
 """
@@ -40,6 +43,16 @@ def texts_key(fingerprint: str, texts: Sequence[str]) -> str:
     digest = hashlib.sha256(fingerprint.encode())
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:40]
+
+
+def arrays_key(fingerprint: str, *arrays: np.ndarray) -> str:
+    """Cache key of a computation ``fingerprint`` on exactly these arrays (dtype, shape, bytes)."""
+    digest = hashlib.sha256(fingerprint.encode())
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.data)
     return digest.hexdigest()[:40]
 
 
@@ -75,6 +88,22 @@ def save_array(path: Path, array: np.ndarray, what: str) -> None:
             raise
     except OSError as exc:  # a read-only cache must not stop training
         log.warning("could not write %s cache %s (%s); continuing without it", what, path, exc)
+
+
+def cached_parts(folder: Path, key: str, rows: dict[str, int],
+                 compute: Callable[[], dict[str, np.ndarray]], what: str) -> dict[str, np.ndarray]:
+    """Named arrays ``<folder>/<key>-<name>.npy`` with ``rows[name]`` rows each; when any is
+    missing or unusable, ``compute()`` makes all of them and they are saved."""
+    paths = {name: folder / f"{key}-{name}.npy" for name in rows}
+    arrays = {name: load_array(path, lambda a, n=rows[name]: a.ndim == 2 and a.shape[0] == n, what)
+              for name, path in paths.items()}
+    if all(array is not None for array in arrays.values()):
+        return arrays
+    log.info("%s cache miss in %s: computing", what, folder)
+    arrays = compute()
+    for name, path in paths.items():
+        save_array(path, arrays[name], what)
+    return arrays
 
 
 class FeatureCache:

@@ -16,99 +16,20 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.utilities import CombinedLoader
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from da.data.base import DomainSource
-from da.data.cache import cache_root, load_array, save_array
+from da.data.batching import (ArrayDataset, PrefixCollate, TensorBatchDataset, TextCollate,
+                              TokenStates, already_batched)
+from da.data.cache import arrays_key, cache_root, cached_parts
 from da.data.featurize import TfidfFeaturizer
-from da.data.msda import MSDA, arrays_key
+from da.data.msda import MSDA
 from da.data.sampling import EpochShuffle
 from da.data.splits import stratified_split
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-
-class ArrayDataset(Dataset):
-    """Rows of equally long arrays; yields one item alone, or a tuple of items."""
-
-    def __init__(self, *arrays: Any) -> None:
-        self.arrays = arrays
-
-    def __len__(self) -> int:
-        return len(self.arrays[0])
-
-    def __getitem__(self, index: int) -> Any:
-        items = tuple(a[index] for a in self.arrays)
-        return items[0] if len(items) == 1 else items
-
-
-class TensorBatchDataset(ArrayDataset):
-    """An `ArrayDataset` of tensors that hands the `DataLoader` whole batches.
-
-    PyTorch's ``DataLoader`` calls ``__getitems__(indices)`` when a dataset has it; one indexing
-    ``x[indices]`` replaces ``batch_size`` calls of ``__getitem__`` plus ``torch.stack`` (about
-    1 ms per batch of 64 bag-of-words rows here), with the same values in the same order. Use it
-    with ``collate_fn=already_batched``.
-    """
-
-    def __getitems__(self, indices: list[int]) -> Any:
-        index = torch.as_tensor(indices, dtype=torch.long)
-        items = tuple(a[index] for a in self.arrays)
-        return items[0] if len(items) == 1 else items
-
-
-def already_batched(batch: Any) -> Any:
-    """Collate function for `TensorBatchDataset`: the batch is already stacked."""
-    return batch
-
-
-class TextCollate:
-    """Collates ``text`` or ``(text, label)`` items into token tensors (and a label tensor)."""
-
-    def __init__(self, tokenize: Callable[[list[str]], dict]) -> None:
-        self.tokenize = tokenize
-
-    def __call__(self, items: list) -> Any:
-        if isinstance(items[0], tuple):
-            texts, labels = zip(*items)
-            return self.tokenize(list(texts)), torch.stack(list(labels))
-        return self.tokenize(list(items))
-
-
-class TokenStates:
-    """Per-text token states stored back to back: item ``i`` is
-    ``states[offsets[i]:offsets[i + 1]]`` as a tensor (kept in the storage dtype, e.g. float16)."""
-
-    def __init__(self, states: np.ndarray, offsets: np.ndarray) -> None:
-        self.states, self.offsets = states, offsets
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
-        return torch.from_numpy(np.array(self.states[start:stop]))  # a copy: states may be mmap
-
-
-class PrefixCollate:
-    """Collates token-state items (or ``(states, label)``) into
-    ``{"hidden_states": (batch, max_tokens, hidden), "attention_mask": (batch, max_tokens)}``,
-    zero-padded to the longest item of the batch (and a label tensor)."""
-
-    def __call__(self, items: list) -> Any:
-        if isinstance(items[0], tuple):
-            states, labels = zip(*items)
-            return self.pad(list(states)), torch.stack(list(labels))
-        return self.pad(items)
-
-    @staticmethod
-    def pad(states: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-        lengths = torch.tensor([s.shape[0] for s in states])
-        hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
-        mask = (torch.arange(hidden.shape[1]) < lengths[:, None]).long()
-        return {"hidden_states": hidden, "attention_mask": mask}
 
 
 def _to_tensor(x: Any) -> torch.Tensor:
@@ -217,16 +138,13 @@ class DomainPairDataModule(L.LightningDataModule):
         arrays = {k: p.x.reshape(len(p.x), -1).numpy() for k, p in parts.items()}
         key = arrays_key(self.denoiser.fingerprint() + "|fit=source_train+target_train",
                          *arrays.values())
-        folder = cache_root(self.cache_dir) / "msda"
-        outputs = {k: load_array(folder / f"{key}-{k}.npy",
-                                 lambda a, n=len(x): a.ndim == 2 and a.shape[0] == n, "mSDA")
-                   for k, x in arrays.items()}
-        if any(out is None for out in outputs.values()):
-            log.info("mSDA cache miss (%s): fitting %s", folder, self.denoiser.fingerprint())
+
+        def compute() -> dict[str, np.ndarray]:
             self.denoiser.fit(np.vstack([arrays["source_train"], arrays["target_train"]]))
-            for k, x in arrays.items():
-                outputs[k] = self.denoiser.transform(x).astype(np.float16)
-                save_array(folder / f"{key}-{k}.npy", outputs[k], "mSDA")
+            return {k: self.denoiser.transform(x).astype(np.float16) for k, x in arrays.items()}
+
+        outputs = cached_parts(cache_root(self.cache_dir) / "msda", key,
+                               {k: len(x) for k, x in arrays.items()}, compute, "mSDA")
         return {k: Split(torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)), p.y)
                 for k, p in parts.items()}
 

@@ -18,7 +18,6 @@ no labels, so it may (and in the DA setting should) see the unlabeled target tra
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 import numpy as np
@@ -86,12 +85,3 @@ class MSDA:
     def _apply(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
         return np.tanh(x @ weight[:-1] + weight[-1])
 
-
-def arrays_key(fingerprint: str, *arrays: np.ndarray) -> str:
-    """Cache key of a computation ``fingerprint`` on exactly these arrays."""
-    digest = hashlib.sha256(fingerprint.encode())
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.data)
-    return digest.hexdigest()[:40]

@@ -10,7 +10,8 @@ import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from torch.utils.data import DataLoader, Subset
 
-from da.data.datamodule import ArrayDataset, DomainPairDataModule
+from da.data.batching import ArrayDataset
+from da.data.datamodule import DomainPairDataModule
 from da.errors import ConfigError
 
 
