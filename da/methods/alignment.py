@@ -25,6 +25,7 @@ from da.errors import ConfigError, TrainingError
 from da.methods.distributed import gather_batch, world_size
 from da.methods.epoch_means import EpochMeans
 from da.nn.mlp import mlp
+from da.optim import needs_total_steps
 from da.schedules import Constant
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class AlignmentModule(L.LightningModule):
         scheduler_interval: ``"epoch"`` or ``"step"``.
         head_hidden_dims: hidden sizes of the classifier head (``[]`` = linear head).
         encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning).
+        alignment_lr_scale: the learning rate of the alignment loss's own parameters (DANN's
+            discriminator) relative to the heads'.
         method: method name, used in error messages.
         gather: under data parallelism, compute the alignment loss on the inputs of all ranks
             (the global batch) instead of this rank's slice; a no-op on one process.
@@ -53,7 +56,8 @@ class AlignmentModule(L.LightningModule):
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
                  head_hidden_dims: Sequence[int] = (), encoder_lr_scale: float = 1.0,
-                 method: str = "custom", gather: bool = False) -> None:
+                 alignment_lr_scale: float = 1.0, method: str = "custom",
+                 gather: bool = False) -> None:
         super().__init__()
         self.encoder, self.alignment = encoder, alignment
         self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes)
@@ -61,6 +65,7 @@ class AlignmentModule(L.LightningModule):
         self.optimizer_factory = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
         self.scheduler_factory, self.scheduler_interval = scheduler, scheduler_interval
         self.encoder_lr_scale, self.method, self.gather = encoder_lr_scale, method, gather
+        self.alignment_lr_scale = float(alignment_lr_scale)
         self._train_batches = 0  # batches this rank trained on (logged per rank under DDP)
         self.metrics = nn.ModuleDict({
             name: MulticlassAccuracy(num_classes, average="micro")
@@ -175,17 +180,43 @@ class AlignmentModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         # The pretrained part (a text encoder's backbone, else the whole encoder) gets the LR
-        # scaled by encoder_lr_scale; heads, adapters and discriminators get the base LR.
+        # scaled by encoder_lr_scale, the alignment loss's parameters (a discriminator) the LR
+        # scaled by alignment_lr_scale; the heads and adapters get the base LR.
         scaled = getattr(self.encoder, "backbone", self.encoder)
-        scaled_ids = {id(p) for p in scaled.parameters()}
-        scaled_params = [p for p in scaled.parameters() if p.requires_grad]
-        other_params = [p for p in self.parameters() if id(p) not in scaled_ids and p.requires_grad]
-        optimizer = self.optimizer_factory([{"params": other_params}])
-        if scaled_params:
-            base_lr = optimizer.param_groups[0]["lr"]
-            optimizer.add_param_group({"params": scaled_params, "lr": base_lr * self.encoder_lr_scale})
+        groups = parameter_groups(self, {scaled: self.encoder_lr_scale,
+                                         self.alignment: self.alignment_lr_scale})
+        optimizer = self.optimizer_factory([groups[0]])
+        base_lr = optimizer.param_groups[0]["lr"]
+        for group in groups[1:]:
+            optimizer.add_param_group({"params": group["params"], "lr": base_lr * group["lr_scale"]})
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}
+        return {"optimizer": optimizer, "lr_scheduler": {
+            "scheduler": self.make_scheduler(optimizer), "interval": self.scheduler_interval}}
+
+    def make_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
+        """The configured LR scheduler; one of training progress gets the run's total steps."""
+        if needs_total_steps(self.scheduler_factory):
+            steps = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
+            return self.scheduler_factory(optimizer, total_steps=max(1, int(steps)))
+        return self.scheduler_factory(optimizer)
+
+
+def parameter_groups(model: nn.Module, scales: dict[nn.Module | None, float]) -> list[dict]:
+    """Trainable parameters of ``model`` split by sub-module: ``[{"params", "lr_scale"}, ...]``.
+
+    The first group holds every parameter in no key of ``scales`` (scale 1); each key then gets
+    a group with its scale. Empty groups after the first are dropped; a parameter goes to the
+    first key that holds it.
+    """
+    taken: set[int] = set()
+    groups = []
+    for module, scale in scales.items():
+        if module is None:
+            continue
+        params = [p for p in module.parameters() if p.requires_grad and id(p) not in taken]
+        taken |= {id(p) for p in module.parameters()}
+        if params:
+            groups.append({"params": params, "lr_scale": float(scale)})
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in taken]
+    return [{"params": rest, "lr_scale": 1.0}, *groups]

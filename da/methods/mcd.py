@@ -213,6 +213,6 @@ class MCDModule(AlignmentModule):
         opt_g = self.optimizer_factory(groups)
         if self.scheduler_factory is None:
             return [opt_g, opt_f]
-        schedulers = [{"scheduler": self.scheduler_factory(opt),
+        schedulers = [{"scheduler": self.make_scheduler(opt),
                        "interval": self.scheduler_interval} for opt in (opt_g, opt_f)]
         return [opt_g, opt_f], schedulers
