@@ -258,6 +258,33 @@ def test_coral_matches_numpy_reference(m, n, d):
     np.testing.assert_allclose(_call(CORALLoss(), f_s, f_t).item(), expected, rtol=1e-5, atol=1e-14)
 
 
+@pytest.mark.parametrize("m,n,d", SHAPES)
+def test_scale_invariant_coral_matches_numpy_reference(m, n, d):
+    f_s, f_t = _features(m, n, d, seed=m * 10 + n + 1)
+    xs, xt = f_s.numpy().astype(np.float64), f_t.numpy().astype(np.float64)
+    sigma2 = (np.trace(np_cov(xs)) + np.trace(np_cov(xt))) / (2 * d)
+    expected = np_coral(xs, xt) / max(sigma2, 1e-12) ** 2
+    got = _call(CORALLoss(scale_invariant=True), f_s, f_t).item()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-12)
+
+
+def test_scale_invariant_coral_ignores_the_feature_scale_and_still_has_gradients():
+    f_s, f_t = _features(32, 24, 16, seed=7)
+    small = coral(f_s * 1e-3, f_t * 1e-3, scale_invariant=True)
+    np.testing.assert_allclose(small.item(), coral(f_s, f_t, scale_invariant=True).item(),
+                               rtol=1e-4)
+    # the plain loss is 1e-12 times smaller there: what made CORAL a no-op on small features
+    assert coral(f_s * 1e-3, f_t * 1e-3).item() < 1e-11 * coral(f_s, f_t).item()
+    f_s, f_t = (f_s * 1e-3).requires_grad_(), (f_t * 1e-3).requires_grad_()
+    coral(f_s, f_t, scale_invariant=True).backward()
+    assert f_s.grad.abs().sum() > 0 and f_t.grad.abs().sum() > 0
+    # invariant all the way into the gradient: none along the common scale of the features, so
+    # training cannot lower the loss by shrinking them (Euler: <x, grad> = 0 for degree 0)
+    radial = float((f_s.grad * f_s).sum() + (f_t.grad * f_t).sum())
+    norm = float(torch.cat([f_s.grad, f_t.grad]).norm() * torch.cat([f_s, f_t]).norm())
+    assert abs(radial) < 1e-4 * norm
+
+
 def test_covariance_matches_numpy_cov():
     """Cross-check the hand-written reference against np.cov (rows = observations)."""
     x, _ = _features(9, 1, 5, seed=11)
