@@ -1,0 +1,205 @@
+"""Label-free hyperparameter tuning of a method (console script ``da-tune``).
+
+Usage::
+
+    da-tune method=dann "method.loss.coeff.value=0.1,0.3,1" optim=adam,sgd_annealed \\
+        --pairs bow_books:bow_kitchen bow_electronics:bow_dvd --seeds 0,1,2 --score dev \\
+        --out experiments/tuning/dann [--launcher parallel]
+
+Every combination of the sweep overrides (Hydra's ``-m`` syntax) is trained on each declared
+development pair and seed, with the unsupervised validators on (``validators.enabled=true``).
+Each setting is scored by the mean over pairs and seeds of one **label-free** validator of the
+final model (``select/<score>``, :mod:`da.selection.validators`; default ``dev``, Deep Embedded
+Validation, You et al. ICML 2019, the rule that came closest to the oracle in
+experiments/selection). No target label takes part in the choice. The target test accuracy is
+written beside each setting as an **oracle** column, for analysis only.
+
+Writes ``tune.csv`` (one row per setting), ``tune.md`` (settings ranked by the score, the chosen
+one first) and ``RUN.md`` (command, commit, machine, wall time) to ``--out``; prints the chosen
+overrides. The same runs can be re-scored with ``--table-only --sweep-dir DIR --score NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from da.bench import REPO, machine
+from da.compare import collect
+from da.provenance import git_commit
+from da.selection.validators import MODES
+
+#: Overrides that identify a job's pair and seed rather than its setting.
+_NOT_SETTING = ("source=", "target=", "seed=", "validators.enabled=", "hydra/launcher=",
+                "++trainer.check_val_every_n_epoch=")
+#: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
+_LAST_EPOCH_ONLY = "++trainer.check_val_every_n_epoch=${trainer.max_epochs}"
+
+
+@dataclass
+class Setting:
+    """One point of the grid with its runs' scores."""
+
+    overrides: str
+    scores: list[float]
+    source_acc: list[float]
+    oracle_target_acc: list[float]
+    failed: int = 0
+
+    def mean(self, values: list[float]) -> float:
+        return statistics.mean(values) if values else float("nan")
+
+    def std(self, values: list[float]) -> float:
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
+    """``["src:tgt", ...]`` → ``[(src, tgt), ...]`` with a clear error for a malformed item."""
+    parsed = []
+    for item in pairs:
+        source, sep, target = item.partition(":")
+        if not sep or not source or not target:
+            raise SystemExit(f"da-tune: error: --pairs takes SOURCE:TARGET items, got '{item}'")
+        parsed.append((source, target))
+    return parsed
+
+
+def run_grid(overrides: list[str], pairs: list[tuple[str, str]], seeds: str, sweep_dir: Path,
+             launcher: str | None) -> list[str]:
+    """One ``da-train -m`` sweep per development pair into ``sweep_dir/<source>_to_<target>``."""
+    commands = []
+    for source, target in pairs:
+        args = ["-m", *overrides, f"source={source}", f"target={target}", f"seed={seeds}",
+                "validators.enabled=true", _LAST_EPOCH_ONLY, f"hydra.sweep.dir={sweep_dir / f'{source}_to_{target}'}",
+                *([f"hydra/launcher={launcher}"] if launcher else [])]
+        commands.append(shlex.join(["da-train", *args]))
+        print(f"[da-tune] {commands[-1]}", flush=True)
+        subprocess.run([sys.executable, "-m", "da.train", *args], cwd=REPO, check=False)
+    return commands
+
+
+def job_setting(run_dir: Path) -> str:
+    """The job's overrides (Hydra's ``.hydra/overrides.yaml``) minus pair, seed and plumbing."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text()) if path.is_file() else []
+    return " ".join(o for o in overrides if not o.startswith(_NOT_SETTING))
+
+
+def score_settings(sweep_dirs: list[Path], score: str) -> list[Setting]:
+    """Group the finished jobs under ``sweep_dirs`` by setting, best first by ``select/<score>``."""
+    settings: dict[str, Setting] = defaultdict(lambda: Setting("", [], [], []))
+    runs = [(root, run) for root in sweep_dirs for run in collect([root])]
+    for root, run in runs:
+        key = job_setting(root / run.name)
+        setting = settings[key]
+        setting.overrides = key
+        value = run.metrics.get(f"select/{score}")
+        if not run.finished or value is None:
+            setting.failed += 1
+            continue
+        setting.scores.append(float(value))
+        setting.source_acc.append(float(run.metrics.get("val/source_acc", float("nan"))))
+        setting.oracle_target_acc.append(float(run.metrics.get("test/target_acc", float("nan"))))
+    sign = -1.0 if MODES[score] == "max" else 1.0
+    scored = [s for s in settings.values() if s.scores]
+    return sorted(scored, key=lambda s: sign * s.mean(s.scores)) + \
+        [s for s in settings.values() if not s.scores]
+
+
+def write_tables(settings: list[Setting], score: str, out: Path) -> None:
+    """``tune.csv`` and ``tune.md``: one row per setting, the chosen one first."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["setting", f"score_{score}_mean", f"score_{score}_std", "runs", "failed",
+              "source_acc_mean", "oracle_target_acc_mean", "oracle_target_acc_std"]
+    rows = [[s.overrides or "(defaults)", s.mean(s.scores), s.std(s.scores), len(s.scores),
+             s.failed, s.mean(s.source_acc), s.mean(s.oracle_target_acc),
+             s.std(s.oracle_target_acc)] for s in settings]
+    (out / "tune.csv").write_text(_csv([header, *rows]))
+    direction = "lower" if MODES[score] == "min" else "higher"
+    fixed = set.intersection(*(set(s.overrides.split()) for s in settings))
+    lines = [f"Settings ranked by `select/{score}` ({direction} is better; mean over development "
+             f"pairs × seeds of the final model). The first row is chosen. The last two columns "
+             f"use target labels: **oracle**, for analysis only, never used for the choice.\n",
+             f"Common to every setting: `{' '.join(o for o in settings[0].overrides.split() if o in fixed)}`\n",
+             f"| rank | setting | {score} (mean ± std) | runs | source val acc (%) | "
+             f"oracle target acc (%) |", "|---|---|---|---|---|---|"]
+    for rank, s in enumerate(settings, 1):
+        failed = f" ({s.failed} failed)" if s.failed else ""
+        varied = " ".join(o for o in s.overrides.split() if o not in fixed) or "(defaults)"
+        lines.append(f"| {rank} | `{varied}` | {s.mean(s.scores):.4f} ± "
+                     f"{s.std(s.scores):.4f} | {len(s.scores)}{failed} | "
+                     f"{100 * s.mean(s.source_acc):.1f} | {100 * s.mean(s.oracle_target_acc):.1f}"
+                     f" ± {100 * s.std(s.oracle_target_acc):.1f} |")
+    (out / "tune.md").write_text("\n".join(lines) + "\n")
+
+
+def _csv(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="da-tune", description=__doc__.split("\n")[0])
+    parser.add_argument("overrides", nargs="*", help="da-train overrides; lists a,b,c are swept")
+    parser.add_argument("--pairs", nargs="+", default=[], help="development pairs SOURCE:TARGET")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds, comma separated (default 0,1,2)")
+    parser.add_argument("--score", default="dev", choices=[m for m in MODES if "oracle" not in m],
+                        help="label-free validator that ranks the settings (default dev)")
+    parser.add_argument("--out", type=Path, default=None, help="tables dir (default outputs/tune/...)")
+    parser.add_argument("--sweep-dir", type=Path, nargs="+", default=[],
+                        help="where the runs go (with --table-only: one or more dirs to score)")
+    parser.add_argument("--launcher", help="hydra/launcher for the sweeps, e.g. parallel")
+    parser.add_argument("--table-only", action="store_true", help="only re-score --sweep-dir")
+    args = parser.parse_args(argv)
+    if args.table_only and args.sweep_dir is None:
+        parser.error("--table-only needs --sweep-dir")
+    if not args.table_only and not args.pairs:
+        parser.error("give the development pairs: --pairs SOURCE:TARGET [SOURCE:TARGET ...]")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    pairs = parse_pairs(args.pairs)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    sweep_dirs = [d.absolute() for d in args.sweep_dir] or [REPO / "outputs" / "tune" / stamp]
+    sweep_dir = sweep_dirs[0]
+    out = args.out or sweep_dir
+    commit = git_commit()
+    start = time.perf_counter()
+    commands = [] if args.table_only else run_grid(args.overrides, pairs, args.seeds, sweep_dir,
+                                                   args.launcher)
+    wall = time.perf_counter() - start
+    settings = score_settings(sweep_dirs, args.score)
+    if not any(s.scores for s in settings):
+        print(f"da-tune: error: no finished run under {sweep_dirs} has select/{args.score}",
+              file=sys.stderr)
+        return 1
+    write_tables(settings, args.score, out)
+    if commands:
+        (out / "RUN.md").write_text(
+            f"# da-tune: how {out.name} was chosen\n\n- Command: `da-tune {shlex.join(sys.argv[1:])}`"
+            f", i.e.\n" + "".join(f"  - `{c}`\n" for c in commands)
+            + f"- Score: `select/{args.score}` (label-free), mean over pairs x seeds\n"
+            f"- Commit: `{commit}`\n- Machine: {machine()}\n"
+            f"- Date: {stamp}; wall time: {wall:.0f} s\n")
+    print((out / "tune.md").read_text() + f"\nchosen: {settings[0].overrides or '(defaults)'}"
+          f"\nwritten: {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
