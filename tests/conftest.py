@@ -6,9 +6,12 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
 
+from da.build import build_datamodule
 from da.train import compose_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,6 +26,20 @@ DATA_DIR = Path(os.environ["DA_DATA_DIR"])
 #: A small, quick real pair for end-to-end tests.
 QUICK = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
          "target.max_examples=400", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
+
+
+def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:
+    """Share of the most frequent class in one data part of a run (default: the target test part
+    it is tested on): the best accuracy a constant predictor gets there, i.e. what an accuracy
+    bound has to beat.
+
+    ``run`` is a run directory (its resolved ``config.yaml``) or a composed config; the parts are
+    built from it as the run builds them (same ``max_examples``, split seeds, validation share).
+    """
+    cfg = run if isinstance(run, DictConfig) else OmegaConf.load(Path(run) / "config.yaml")
+    cfg = OmegaConf.merge(cfg, {"data": {"denoiser": None}})  # labels do not depend on it
+    counts = np.bincount(build_datamodule(cfg).parts[part].y)
+    return float(counts.max() / counts.sum())
 
 
 @pytest.fixture(scope="session")

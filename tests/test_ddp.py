@@ -28,7 +28,7 @@ from da.losses.mmd import MMDLoss
 from da.methods.alignment import AlignmentModule
 from da.methods.distributed import gather_batch, world_size
 from da.schedules import Constant
-from tests.conftest import QUICK
+from tests.conftest import QUICK, majority_rate
 from tests.test_train_e2e import da_train, run_dirs
 
 WORLD = 2
@@ -52,7 +52,10 @@ def test_ddp_cli_trains_on_two_cpu_processes(data_dir, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     steps_per_epoch = max(math.ceil(360 / WORLD / 16), math.ceil(400 / WORLD / 16))
     assert metrics["train/steps"] == 2 * steps_per_epoch
-    assert metrics["test/target_acc"] > 0.6 and metrics["val/source_acc"] > 0.7
+    # bow_electronics' 400 test examples: a constant predictor gets 0.5025 (measured: 0.6975)
+    majority = majority_rate(run)
+    assert metrics["test/target_acc"] >= majority + 0.1, (metrics["test/target_acc"], majority)
+    assert metrics["val/source_acc"] > 0.7
     assert metrics["train/loss_align"] != 0.0
     # both ranks ran in the same run dir (rank 1 logs to train_ddp_process_1.log), same steps
     logs = {p.name: p.read_text() for p in run.glob("train*.log")}

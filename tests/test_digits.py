@@ -17,6 +17,7 @@ from da.data.digits import Mnist, Usps, parse_idx, resize
 from da.data.types import DomainData, Split
 from da.encoders.lenet import LeNetEncoder
 from da.errors import ConfigError, DataError
+from tests.conftest import majority_rate
 from tests.test_train_e2e import da_train, run_dirs
 
 # Class counts (digits 0..9) from each dataset's PROVENANCE.md.
@@ -185,5 +186,7 @@ def test_da_train_lenet_dann_beats_chance(data_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = run_dirs(tmp_path)
     metrics = json.loads((run / "metrics.json").read_text())
-    # 10 classes: chance 0.1, the largest USPS class (digit 0) is 0.2 of the images
-    assert metrics["test/target_acc"] > 0.4 and metrics["val/source_acc"] > 0.8
+    # 10 classes: the largest USPS class (digit 0) is 0.196 of the images (measured: 0.734)
+    majority = majority_rate(run)
+    assert metrics["test/target_acc"] >= majority + 0.3, (metrics["test/target_acc"], majority)
+    assert metrics["val/source_acc"] > 0.8

@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import CombinedLoader
 
 from da.errors import ConfigError, TrainingError
 from da.methods.alignment import AlignmentModule
-from tests.conftest import REPO
+from tests.conftest import REPO, majority_rate
 from tests.test_cli_errors import assert_clean_error
 
 #: Tiny real pair (one epoch, 300 examples per part): each run takes a few seconds.
@@ -39,9 +39,14 @@ def da_train(args: list[str], cwd: Path,
                           text=True, env=env, cwd=cwd, timeout=300)
 
 
-def metrics_of(cwd: Path) -> dict:
+def run_of(cwd: Path) -> Path:
+    """The one run directory under ``cwd/out``."""
     (path,) = sorted((cwd / "out").rglob("metrics.json"))
-    return json.loads(path.read_text())
+    return path.parent
+
+
+def metrics_of(cwd: Path) -> dict:
+    return json.loads((run_of(cwd) / "metrics.json").read_text())
 
 
 def write_doc_example(root: Path) -> list[Path]:
@@ -150,10 +155,17 @@ def test_non_finite_loss_names_the_loss_class(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_added_method_trains_end_to_end(data_dir, tmp_path, method):
-    result = da_train([*TINY, f"method={method}"], tmp_path)
+    result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = metrics_of(tmp_path)
-    assert 0.0 <= metrics["test/target_acc"] <= 1.0
+    # It learned the source task with the alignment term on: the 30 source validation examples
+    # are balanced (a constant predictor: 0.5; measured after 5 epochs: 0.70-0.73). Target
+    # accuracy is no bound here: on 300 examples these methods stay near the majority rate
+    # (entropy: 0.50-0.52 for 1-20 epochs), so the test checks that the reported number is the
+    # final model's accuracy on the target test part instead.
+    majority = majority_rate(run_of(tmp_path), "source_val")
+    assert metrics["val/source_acc"] >= majority + 0.1, (metrics["val/source_acc"], majority)
+    assert metrics["test/target_acc"] == pytest.approx(metrics["val/target_acc_oracle"], abs=1e-6)
     assert math.isfinite(metrics["train/loss_align"]) and metrics["train/loss_align"] != 0.0
     assert f"[da] {method}-bow_dvd_to_bow_electronics-s0" in result.stdout
     if method == "dann_entropy":

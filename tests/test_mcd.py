@@ -13,7 +13,8 @@ from torch import nn
 from da.errors import ConfigError
 from da.losses import MMDLoss
 from da.methods.mcd import MCDModule, discrepancy
-from tests.test_extending import TINY, da_train, metrics_of
+from tests.conftest import majority_rate
+from tests.test_extending import TINY, da_train, metrics_of, run_of
 
 
 class TinyEncoder(nn.Module):
@@ -203,10 +204,13 @@ def test_build_model_uses_the_module_hook_and_fills_num_classes(compose_cfg):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["cdan", "cdan_e", "jmmd", "mcd"])
 def test_new_method_trains_end_to_end(data_dir, tmp_path, method):
-    result = da_train([*TINY, f"method={method}"], tmp_path)
+    # 5 epochs: after 1 these methods are at the majority rate (0.497-0.530 vs 0.503)
+    result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = metrics_of(tmp_path)
-    assert 0.0 <= metrics["test/target_acc"] <= 1.0
+    # bow_electronics' 300 test examples: a constant predictor gets 0.503 (measured: 0.597-0.680)
+    majority = majority_rate(run_of(tmp_path))
+    assert metrics["test/target_acc"] >= majority + 0.05, (metrics["test/target_acc"], majority)
     for key in ("train/loss", "train/loss_cls", "train/loss_align", "train/align_weight",
                 "val/source_acc", "test/target_loss"):
         assert math.isfinite(metrics[key]), key

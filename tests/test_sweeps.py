@@ -1,6 +1,7 @@
-"""Sweeps through `da-train -m` on real data (small subsets, 1 epoch): the basic launcher with the
-da-compare table checked against the jobs' metrics.json, the parallel (joblib) launcher with a
-failing job, a 2-trial Optuna search, and one job through submitit's local executor."""
+"""Sweeps through `da-train -m` on real data (small subsets, 1 epoch; 3 where a job's accuracy is
+checked): the basic launcher with the da-compare table checked against the jobs' metrics.json,
+the parallel (joblib) launcher with a failing job, a 2-trial Optuna search, and one job through
+submitit's local executor."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ import pytest
 import yaml
 
 from da import compare
+from tests.conftest import majority_rate
 
 #: Small, quick real pair (about 1.5 s of training per job on 2 CPU cores).
 SMALL = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
          "target.max_examples=400", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+#: Target accuracy over the majority rate (0.5025) that a job of SMALL must reach after 3 epochs
+#: (measured: source_only 0.660, coral 0.658; after 1 epoch only 0.54, too close to it).
+MARGIN = 0.08
 
 
 def needs(*modules: str) -> None:
@@ -74,14 +79,14 @@ def test_basic_multirun_gives_a_dir_per_job_and_a_correct_table(data_dir, tmp_pa
 def test_parallel_launcher_runs_both_jobs_and_a_failing_job_is_reported(
         data_dir, tmp_path, capsys):
     needs("hydra_plugins.hydra_joblib_launcher")
-    result = multirun(["hydra/launcher=parallel", "method=source_only", "data.batch_size=0,64"],
-                      tmp_path)
+    result = multirun(["hydra/launcher=parallel", "method=source_only", "data.batch_size=0,64",
+                       "trainer.max_epochs=3"], tmp_path)
     assert "Joblib.Parallel(n_jobs=2" in result.stdout + result.stderr
     assert result.returncode != 0  # Hydra re-raises the failed job's error after all jobs ran
     assert "data.batch_size must be >= 1" in result.stderr
     failed, good = job_dirs(sweep_dir(tmp_path))
     assert not (failed / "metrics.json").exists() and (failed / "config.yaml").is_file()
-    assert 0.5 < metric(good) <= 1.0
+    assert metric(good) >= majority_rate(good) + MARGIN, (metric(good), majority_rate(good))
     assert compare.main([str(sweep_dir(tmp_path)), "--no-plot"]) == 0
     table = capsys.readouterr().out
     assert f"FAILED runs (1, no metrics.json / not finished): {failed.name}" in table
@@ -112,12 +117,13 @@ def test_optuna_two_trials_maximise_source_validation_accuracy(data_dir, tmp_pat
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_a_job(data_dir, tmp_path):
     needs("hydra_plugins.hydra_submitit_launcher")
-    result = multirun(["hydra/launcher=slurm_local", "method=coral"], tmp_path)
+    result = multirun(["hydra/launcher=slurm_local", "method=coral", "trainer.max_epochs=3"],
+                      tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir(tmp_path)
     (job,) = job_dirs(sweep)
     assert job.name == "0_coral-bow_dvd_to_bow_electronics-s0"
-    assert 0.5 < metric(job) <= 1.0
+    assert metric(job) >= majority_rate(job) + MARGIN, (metric(job), majority_rate(job))
     assert list((sweep / ".submitit").glob("*/*_log.out"))  # submitit's own job logs
     assert [r.name for r in compare.collect([sweep])] == [job.name]
 

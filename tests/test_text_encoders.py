@@ -13,6 +13,7 @@ from da.data.cache import FeatureCache, texts_key
 from da.encoders.hf import HFBackbone, TextEncoder, resolve_model
 from da.encoders.mlp import MLPEncoder
 from da.errors import ConfigError
+from tests.conftest import majority_rate
 from tests.test_train_e2e import da_train, run_dirs
 
 TEXTS = ["a wonderful, moving film", "the battery died after two days", "", "ok"]
@@ -123,5 +124,11 @@ def test_main_job_on_subset_then_cache_hits(data_dir, tmp_path):
     assert m_cold["cache/misses"] == 4 and m_warm["cache/hits"] == 4 and m_warm["cache/misses"] == 0
     assert m_warm["test/target_acc"] == m_cold["test/target_acc"]
     # learned from the 270 source examples, and better than a constant prediction on the target
-    # (CR is 64 % positive: a constant predictor has macro F1 <= 0.39)
-    assert m_cold["val/source_acc"] > 0.6 and m_cold["test/target_f1"] > 0.5
+    # by macro F1: CR's test part is 64 % positive, and predicting the majority class gets macro
+    # F1 p / (1 + p) = 0.389 (F1 2p / (1 + p) on that class, 0 on the other); measured 0.577.
+    # Not by accuracy: trained on balanced movie reviews, the model predicts both classes and
+    # gets 0.577, below the constant "positive" (0.637).
+    majority = majority_rate(run_dirs(tmp_path / "cold")[0])
+    constant_f1 = majority / (1 + majority)
+    assert m_cold["test/target_f1"] >= constant_f1 + 0.1, (m_cold["test/target_f1"], constant_f1)
+    assert m_cold["val/source_acc"] > 0.6

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import QUICK, REPO
+from tests.conftest import QUICK, REPO, majority_rate
 
 METHODS = ["source_only", "dann", "mmd", "coral"]
 
@@ -35,7 +35,10 @@ def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
     for key in ("test/target_acc", "test/target_f1", "val/source_acc", "train/loss_cls",
                 "train/loss_align", "train/align_weight", "time/total_s"):
         assert key in metrics, key
-    assert metrics["test/target_acc"] > 0.6  # balanced binary target: chance is 0.5
+    # bow_electronics' 400 test examples: a constant predictor gets 0.5025 (measured after the 2
+    # epochs: 0.608-0.625)
+    majority = majority_rate(run)
+    assert metrics["test/target_acc"] >= majority + 0.05, (metrics["test/target_acc"], majority)
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["method"]["name"] == method and config["source"]["name"] == "bow_dvd"
     assert (run / "csv" / "metrics.csv").is_file()
@@ -51,8 +54,10 @@ def test_text_domains_go_through_bag_of_words(data_dir, tmp_path):
     result = da_train(["source=uci_imdb", "target=uci_amazon", "encoder=mlp", "method=mmd",
                        "trainer.max_epochs=15", "trainer.enable_progress_bar=false"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads((run_dirs(tmp_path)[0] / "metrics.json").read_text())
-    assert metrics["test/target_acc"] > 0.6
+    (run,) = run_dirs(tmp_path)
+    metrics = json.loads((run / "metrics.json").read_text())
+    majority = majority_rate(run)  # uci_amazon's test part is balanced: 0.5 (measured: 0.733)
+    assert metrics["test/target_acc"] >= majority + 0.1, (metrics["test/target_acc"], majority)
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from da.data.datamodule import check_compatible
 from da.data.files import FeatureFile, TextFile
 from da.data.types import DomainData, Split
 from da.errors import DataError
+from tests.conftest import majority_rate
 from tests.test_extending import da_train
 
 POSITIVE = ["great", "excellent", "love", "wonderful", "good"]
@@ -234,7 +235,8 @@ def test_features_domains_train_in_process(tmp_path, compose_cfg):
                        "logger=none", "callbacks=none"])
     assert cfg.run_name == "coral-features_to_b-s0"
     metrics = train(cfg, tmp_path / "run")
-    assert metrics["test/target_acc"] > 0.6
+    majority = majority_rate(cfg)  # balanced: 0.5 (measured: 0.70)
+    assert metrics["test/target_acc"] >= majority + 0.1, (metrics["test/target_acc"], majority)
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 
@@ -247,11 +249,17 @@ def test_text_file_source_with_a_builtin_target(data_dir, tmp_path, monkeypatch,
     cfg = compose_cfg(["source=file", "source.path=a.csv", "source.text_column=text",
                        "source.label_column=label", "source.name=mine", "target=cr",
                        "target.max_examples=300", "encoder=mlp", "method=dann",
-                       "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+                       "trainer.max_epochs=5", "trainer.enable_progress_bar=false",
                        "logger=none", "callbacks=none"])
     assert cfg.run_name == "dann-mine_to_cr-s0"
     metrics = train(cfg, tmp_path / "run")
-    assert 0.0 <= metrics["test/target_acc"] <= 1.0 and metrics["train/loss_align"] > 0
+    # The CSV's labels were read and learned: its words give the label away, so after 5 epochs
+    # the balanced source validation part is classified perfectly (a constant predictor: 0.5;
+    # after 1 epoch: 0.48). On cr the run stays at the majority rate (0.637 = predicting
+    # "positive", for 1-10 epochs: the toy vocabulary does not transfer), so no target bound.
+    majority = majority_rate(cfg, "source_val")
+    assert metrics["val/source_acc"] >= majority + 0.3, (metrics["val/source_acc"], majority)
+    assert metrics["train/loss_align"] > 0
 
 
 def test_path_is_mandatory(compose_cfg):
