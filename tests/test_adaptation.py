@@ -29,18 +29,21 @@ from da.train import compose_config, train
 REPO = Path(__file__).resolve().parent.parent
 METHODS = sorted(p.stem for p in (REPO / "conf" / "method").glob("*.yaml")
                  if p.stem != "source_only")
-#: target accuracy a method must add over source-only (measured gains: see the closing note)
-MARGIN = 0.08
+#: target accuracy a method must add over source-only: measured gains with the shipped defaults
+#: were +0.096 (cdan) to +0.125 (cdan_e) at seed 0 and +0.100 to +0.125 at seed 1; with the
+#: alignment term cut (its inputs detached; MCD's step C on detached features) they got
+#: 0.804-0.892 against source-only's 0.871 and all 11 tests failed
+MARGIN = 0.06
 #: training length of every run here (short, but long enough for the ramps to reach their value)
 EPOCHS = 20
 
 
-def pivot_shift(n: int, domain: int, seed: int, k: int = 5, pivot: float = 0.5,
-                strong: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def pivot_shift(n: int, domain: int, seed: int, k: int = 8, pivot: float = 0.4,
+                strong: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
     """``n`` examples of domain 0 (source) or 1 (target): ``[pivots | source-only | target-only]``.
 
     Pivots: ``pivot · s + N(0, 1)`` with ``s = ±1`` the class sign (weak: Bayes accuracy
-    Φ(pivot·√k) ≈ 0.87 for the defaults); the domain's own block: ``strong · s + N(0, 1)``; the
+    Φ(pivot·√k) ≈ 0.87 for the defaults, and source-only gets 0.87); the domain's own block: ``strong · s + N(0, 1)``; the
     other domain's block: zeros. Classes are balanced in expectation.
     """
     rng = np.random.default_rng([seed, domain])
@@ -75,8 +78,9 @@ def target_accuracy(folder: Path, method: str, *extra: str) -> float:
 
 
 def test_source_only_fails_on_the_shift(shift):
-    # the shift is real: source-only is well below what the target allows (~0.99 below) ...
-    assert shift["source_only"] < 0.92
+    # the shift is real: source-only is well below what the target allows (the methods reach
+    # 0.97-0.99) ...
+    assert shift["source_only"] < 0.90
     # ... and the target is balanced, so the majority class is about 0.5
     _, y = pivot_shift(800, 1, seed=0)
     assert abs(y.mean() - 0.5) < 0.05
