@@ -112,7 +112,11 @@ def test_build_serves_cached_states_and_trains_like_live_path(data_dir, compose_
     assert info == {"cache/hits": 0, "cache/misses": 4}
     # the optimizer still scales the LR of the trainable backbone layers
     groups = model.configure_optimizers().param_groups
-    assert len(groups) == 2 and groups[1]["lr"] == pytest.approx(groups[0]["lr"] * 0.05)
+    # groups: heads and adapters at the base LR, the backbone at 0.05x, the discriminator (DANN,
+    # method.alignment_lr_scale=1) at 1x
+    assert len(groups) == 3 and groups[1]["lr"] == pytest.approx(groups[0]["lr"] * 0.05)
+    assert groups[2]["lr"] == pytest.approx(groups[0]["lr"])
+    assert {id(p) for p in groups[2]["params"]} == {id(p) for p in model.alignment.parameters()}
     assert {id(p) for p in groups[1]["params"]} == {
         id(p) for p in cached_encoder.backbone.parameters() if p.requires_grad}
     live_encoder, live_info, _, live = one_batch_grads(False)

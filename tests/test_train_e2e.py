@@ -28,7 +28,9 @@ def run_dirs(out) -> list:
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
 def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
-    result = da_train([*QUICK, f"method={method}"], tmp_path, cwd=tmp_path)
+    # 5 epochs (30 steps): CORAL at its tuned weight 10 is still at the majority after 2
+    epochs = ["trainer.max_epochs=5"] if method == "coral" else []
+    result = da_train([*QUICK, f"method={method}", *epochs], tmp_path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = run_dirs(tmp_path)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -36,7 +38,7 @@ def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
                 "train/loss_align", "train/align_weight", "time/total_s"):
         assert key in metrics, key
     # bow_electronics' 400 test examples: a constant predictor gets 0.5025 (measured after the 2
-    # epochs: 0.608-0.625)
+    # epochs: 0.608-0.625; coral after 5: 0.5875)
     majority = majority_rate(run)
     assert metrics["test/target_acc"] >= majority + 0.05, (metrics["test/target_acc"], majority)
     config = yaml.safe_load((run / "config.yaml").read_text())
