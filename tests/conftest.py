@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
@@ -40,6 +41,15 @@ def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:
     cfg = OmegaConf.merge(cfg, {"data": {"denoiser": None}})  # labels do not depend on it
     counts = np.bincount(build_datamodule(cfg).parts[part].y)
     return float(counts.max() / counts.sum())
+
+
+@pytest.fixture(autouse=True)
+def _subnormal_floats_restored():
+    """``da.train.train`` turns on flush-to-zero (``torch.set_flush_denormal``), a process-wide
+    CPU state; tests that call it in-process must not leave it on for the next test (hypothesis
+    refuses to generate floats without subnormals)."""
+    yield
+    torch.set_flush_denormal(False)
 
 
 @pytest.fixture(scope="session")
