@@ -1,0 +1,62 @@
+"""da-tune: settings grouped from a sweep's job dirs, ranked by a label-free score, never by the oracle."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from da.tune import main, parse_pairs, score_settings
+
+
+def _job(root, name, overrides, dev, source_acc, target_acc, finished=True):
+    job = root / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    (job / "config.yaml").write_text(yaml.safe_dump(
+        {"method": {"name": "dann"}, "source": {"name": "a"}, "target": {"name": "b"}, "seed": 0}))
+    if finished:
+        (job / "metrics.json").write_text(json.dumps(
+            {"select/dev": dev, "val/source_acc": source_acc, "test/target_acc": target_acc}))
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    root = tmp_path / "sweep"
+    common = ["method=dann", "seed=0", "source=a", "target=b", "validators.enabled=true"]
+    # low DEV but the worse oracle: the label-free score must win
+    _job(root, "0_x", [*common, "method.loss.coeff.value=0.3"], 0.1, 0.8, 0.60)
+    _job(root, "1_x", [*common, "method.loss.coeff.value=0.3", "seed=1"], 0.3, 0.8, 0.62)
+    _job(root, "2_x", [*common, "method.loss.coeff.value=1"], 0.5, 0.8, 0.90)
+    _job(root, "3_x", [*common, "method.loss.coeff.value=3"], 0.0, 0.8, 0.90, finished=False)
+    return root
+
+
+def test_settings_are_ranked_by_the_label_free_score_not_the_oracle(sweep):
+    settings = score_settings([sweep], "dev")
+    assert [s.overrides for s in settings] == [
+        "method=dann method.loss.coeff.value=0.3", "method=dann method.loss.coeff.value=1",
+        "method=dann method.loss.coeff.value=3"]
+    best = settings[0]
+    assert best.scores == [0.1, 0.3] and best.mean(best.oracle_target_acc) == pytest.approx(0.61)
+    assert settings[2].failed == 1 and not settings[2].scores  # unfinished: listed, never chosen
+
+
+def test_table_only_writes_the_ranked_tables(sweep, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--table-only", "--sweep-dir", str(sweep), "--out", str(out)]) == 0
+    table = (out / "tune.md").read_text()
+    assert "| 1 | `method.loss.coeff.value=0.3` | 0.2000" in table
+    assert "oracle" in table and "Common to every setting: `method=dann`" in table
+    assert "chosen: method=dann method.loss.coeff.value=0.3" in capsys.readouterr().out
+    rows = (out / "tune.csv").read_text().splitlines()
+    assert rows[0].startswith("setting,score_dev_mean") and len(rows) == 4
+
+
+def test_bad_pairs_and_empty_sweeps_are_clear_errors(tmp_path):
+    assert parse_pairs(["bow_books:bow_kitchen"]) == [("bow_books", "bow_kitchen")]
+    with pytest.raises(SystemExit, match="SOURCE:TARGET"):
+        parse_pairs(["bow_books"])
+    (tmp_path / "empty").mkdir()
+    assert main(["--table-only", "--sweep-dir", str(tmp_path / "empty")]) == 1
