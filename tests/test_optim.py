@@ -62,7 +62,7 @@ def test_discriminator_gets_its_own_learning_rate():
 
 def test_parameter_groups_put_each_parameter_once():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
-    groups = parameter_groups(model, {model[0]: 0.1, None: 5.0})
+    groups = parameter_groups(model, {model[0]: 0.1, None: 5.0, len: 3.0})  # len: a plain callable
     assert [g["lr_scale"] for g in groups] == [1.0, 0.1]
     assert [len(g["params"]) for g in groups] == [2, 2]
 

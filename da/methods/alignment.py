@@ -202,7 +202,7 @@ class AlignmentModule(L.LightningModule):
         return self.scheduler_factory(optimizer)
 
 
-def parameter_groups(model: nn.Module, scales: dict[nn.Module | None, float]) -> list[dict]:
+def parameter_groups(model: nn.Module, scales: dict[Any, float]) -> list[dict]:
     """Trainable parameters of ``model`` split by sub-module: ``[{"params", "lr_scale"}, ...]``.
 
     The first group holds every parameter in no key of ``scales`` (scale 1); each key then gets
@@ -212,7 +212,7 @@ def parameter_groups(model: nn.Module, scales: dict[nn.Module | None, float]) ->
     taken: set[int] = set()
     groups = []
     for module, scale in scales.items():
-        if module is None:
+        if not isinstance(module, nn.Module):  # None, or a plain callable loss: no parameters
             continue
         params = [p for p in module.parameters() if p.requires_grad and id(p) not in taken]
         taken |= {id(p) for p in module.parameters()}
