@@ -14,6 +14,14 @@ Validation, You et al. ICML 2019, the rule that came closest to the oracle in
 experiments/selection). No target label takes part in the choice. The target test accuracy is
 written beside each setting as an **oracle** column, for analysis only.
 
+**Collapse guard.** A method driven by target predictions can score well on a source-side
+validator while it pushes every target example into one class. Each run's ``select/prior_kl``
+(KL from the source class prior to the mean target prediction,
+:func:`da.selection.validators.prior_kl`) is therefore checked: a setting whose worst run exceeds
+``--max-prior-kl`` (default 0.05, a 65/35 split of two balanced classes) is *set aside* and
+ranked after every setting that passes. If no setting passes, the one with the smallest worst
+``prior_kl`` is chosen and a warning is printed. ``--max-prior-kl inf`` turns the guard off.
+
 Writes ``tune.csv`` (one row per setting), ``tune.md`` (settings ranked by the score, the chosen
 one first) and ``RUN.md`` (command, commit, machine, wall time) to ``--out``; prints the chosen
 overrides. The same runs can be re-scored with ``--table-only --sweep-dir DIR --score NAME``.
@@ -31,7 +39,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -44,6 +52,8 @@ from da.selection.validators import MODES
 #: Overrides that identify a job's pair and seed rather than its setting.
 _NOT_SETTING = ("source=", "target=", "seed=", "validators.enabled=", "hydra/launcher=",
                 "++trainer.check_val_every_n_epoch=")
+#: Default of ``--max-prior-kl``: KL(0.5, 0.5 ‖ 0.65, 0.35) = 0.046, rounded up.
+MAX_PRIOR_KL = 0.05
 #: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
 _LAST_EPOCH_ONLY = "++trainer.check_val_every_n_epoch=${trainer.max_epochs}"
 
@@ -56,7 +66,18 @@ class Setting:
     scores: list[float]
     source_acc: list[float]
     oracle_target_acc: list[float]
+    prior_kl: list[float] = field(default_factory=list)
     failed: int = 0
+
+    @property
+    def worst_prior_kl(self) -> float:
+        """The largest ``select/prior_kl`` over the runs (``nan`` if none was logged)."""
+        return max(self.prior_kl) if self.prior_kl else float("nan")
+
+    def collapsed(self, max_prior_kl: float) -> bool:
+        """Whether a run's target predictions moved further from the source prior than allowed.
+        A setting without ``select/prior_kl`` (older runs) is not judged."""
+        return bool(self.prior_kl) and self.worst_prior_kl > max_prior_kl
 
     def mean(self, values: list[float]) -> float:
         return statistics.mean(values) if values else float("nan")
@@ -97,8 +118,11 @@ def job_setting(run_dir: Path) -> str:
     return " ".join(o for o in overrides if not o.startswith(_NOT_SETTING))
 
 
-def score_settings(sweep_dirs: list[Path], score: str) -> list[Setting]:
-    """Group the finished jobs under ``sweep_dirs`` by setting, best first by ``select/<score>``."""
+def score_settings(sweep_dirs: list[Path], score: str,
+                   max_prior_kl: float = MAX_PRIOR_KL) -> list[Setting]:
+    """Group the finished jobs under ``sweep_dirs`` by setting, best first: the settings that pass
+    the collapse guard by ``select/<score>``, then the collapsed ones (least collapsed first),
+    then those without a score."""
     settings: dict[str, Setting] = defaultdict(lambda: Setting("", [], [], []))
     runs = [(root, run) for root in sweep_dirs for run in collect([root])]
     for root, run in runs:
@@ -112,34 +136,45 @@ def score_settings(sweep_dirs: list[Path], score: str) -> list[Setting]:
         setting.scores.append(float(value))
         setting.source_acc.append(float(run.metrics.get("val/source_acc", float("nan"))))
         setting.oracle_target_acc.append(float(run.metrics.get("test/target_acc", float("nan"))))
+        if run.metrics.get("select/prior_kl") is not None:
+            setting.prior_kl.append(float(run.metrics["select/prior_kl"]))
     sign = -1.0 if MODES[score] == "max" else 1.0
     scored = [s for s in settings.values() if s.scores]
-    return sorted(scored, key=lambda s: sign * s.mean(s.scores)) + \
-        [s for s in settings.values() if not s.scores]
+    passed = [s for s in scored if not s.collapsed(max_prior_kl)]
+    collapsed = [s for s in scored if s.collapsed(max_prior_kl)]
+    return (sorted(passed, key=lambda s: sign * s.mean(s.scores))
+            + sorted(collapsed, key=lambda s: s.worst_prior_kl)
+            + [s for s in settings.values() if not s.scores])
 
 
-def write_tables(settings: list[Setting], score: str, out: Path) -> None:
+def write_tables(settings: list[Setting], score: str, out: Path,
+                 max_prior_kl: float = MAX_PRIOR_KL) -> None:
     """``tune.csv`` and ``tune.md``: one row per setting, the chosen one first."""
     out.mkdir(parents=True, exist_ok=True)
     header = ["setting", f"score_{score}_mean", f"score_{score}_std", "runs", "failed",
-              "source_acc_mean", "oracle_target_acc_mean", "oracle_target_acc_std"]
+              "worst_prior_kl", "collapsed", "source_acc_mean", "oracle_target_acc_mean",
+              "oracle_target_acc_std"]
     rows = [[s.overrides or "(defaults)", s.mean(s.scores), s.std(s.scores), len(s.scores),
-             s.failed, s.mean(s.source_acc), s.mean(s.oracle_target_acc),
-             s.std(s.oracle_target_acc)] for s in settings]
+             s.failed, s.worst_prior_kl, int(s.collapsed(max_prior_kl)), s.mean(s.source_acc),
+             s.mean(s.oracle_target_acc), s.std(s.oracle_target_acc)] for s in settings]
     (out / "tune.csv").write_text(_csv([header, *rows]))
     direction = "lower" if MODES[score] == "min" else "higher"
     fixed = set.intersection(*(set(s.overrides.split()) for s in settings))
     lines = [f"Settings ranked by `select/{score}` ({direction} is better; mean over development "
-             f"pairs × seeds of the final model). The first row is chosen. The last two columns "
-             f"use target labels: **oracle**, for analysis only, never used for the choice.\n",
+             f"pairs × seeds of the final model). Settings whose worst run has `select/prior_kl` "
+             f"> {max_prior_kl:g} (target predictions collapsing toward one class) are set aside "
+             f"below the others. The first row is chosen. The last two columns use target "
+             f"labels: **oracle**, for analysis only, never used for the choice.\n",
              f"Common to every setting: `{' '.join(o for o in settings[0].overrides.split() if o in fixed)}`\n",
-             f"| rank | setting | {score} (mean ± std) | runs | source val acc (%) | "
-             f"oracle target acc (%) |", "|---|---|---|---|---|---|"]
+             f"| rank | setting | {score} (mean ± std) | runs | worst prior KL | "
+             f"source val acc (%) | oracle target acc (%) |", "|---|---|---|---|---|---|---|"]
     for rank, s in enumerate(settings, 1):
         failed = f" ({s.failed} failed)" if s.failed else ""
         varied = " ".join(o for o in s.overrides.split() if o not in fixed) or "(defaults)"
+        guard = " **collapsed**" if s.collapsed(max_prior_kl) else ""
         lines.append(f"| {rank} | `{varied}` | {s.mean(s.scores):.4f} ± "
                      f"{s.std(s.scores):.4f} | {len(s.scores)}{failed} | "
+                     f"{s.worst_prior_kl:.3f}{guard} | "
                      f"{100 * s.mean(s.source_acc):.1f} | {100 * s.mean(s.oracle_target_acc):.1f}"
                      f" ± {100 * s.std(s.oracle_target_acc):.1f} |")
     (out / "tune.md").write_text("\n".join(lines) + "\n")
@@ -158,6 +193,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", default="0,1,2", help="seeds, comma separated (default 0,1,2)")
     parser.add_argument("--score", default="dev", choices=[m for m in MODES if "oracle" not in m],
                         help="label-free validator that ranks the settings (default dev)")
+    parser.add_argument("--max-prior-kl", type=float, default=MAX_PRIOR_KL,
+                        help="collapse guard: set aside settings whose worst run has "
+                             f"select/prior_kl above this (default {MAX_PRIOR_KL}; inf: off)")
     parser.add_argument("--out", type=Path, default=None, help="tables dir (default outputs/tune/...)")
     parser.add_argument("--sweep-dir", type=Path, nargs="+", default=[],
                         help="where the runs go (with --table-only: one or more dirs to score)")
@@ -183,17 +221,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = [] if args.table_only else run_grid(args.overrides, pairs, args.seeds, sweep_dir,
                                                    args.launcher)
     wall = time.perf_counter() - start
-    settings = score_settings(sweep_dirs, args.score)
+    settings = score_settings(sweep_dirs, args.score, args.max_prior_kl)
     if not any(s.scores for s in settings):
         print(f"da-tune: error: no finished run under {sweep_dirs} has select/{args.score}",
               file=sys.stderr)
         return 1
-    write_tables(settings, args.score, out)
+    write_tables(settings, args.score, out, args.max_prior_kl)
+    if settings[0].collapsed(args.max_prior_kl):
+        print(f"da-tune: warning: every setting collapses (worst select/prior_kl > "
+              f"{args.max_prior_kl:g}); the least collapsed one is chosen. Widen the grid "
+              f"(smaller weights, a diversity term).", file=sys.stderr)
     if commands:
         (out / "RUN.md").write_text(
             f"# da-tune: how {out.name} was chosen\n\n- Command: `da-tune {shlex.join(sys.argv[1:])}`"
             f", i.e.\n" + "".join(f"  - `{c}`\n" for c in commands)
-            + f"- Score: `select/{args.score}` (label-free), mean over pairs x seeds\n"
+            + f"- Score: `select/{args.score}` (label-free), mean over pairs x seeds; collapse "
+            f"guard `select/prior_kl` <= {args.max_prior_kl:g} in every run\n"
             f"- Commit: `{commit}`\n- Machine: {machine()}\n"
             f"- Date: {stamp}; wall time: {wall:.0f} s\n")
     print((out / "tune.md").read_text() + f"\nchosen: {settings[0].overrides or '(defaults)'}"

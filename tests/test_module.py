@@ -27,7 +27,7 @@ RULE_MONITORS = {p.stem: (OmegaConf.load(p).get("checkpoint") or {}).get("monito
 #: else may.
 ORACLES = {"select/oracle_target_acc", "val/target_acc_oracle"}
 LABEL_FREE_SCORES = {"select/source_acc", "select/entropy", "select/iwv", "select/dev",
-                     "select/snd"}
+                     "select/snd", "select/prior_kl"}
 TARGET_PARTS = ("target_train", "target_test")
 _PREPARED: dict[str, DomainPairDataModule] = {}
 

@@ -100,6 +100,31 @@ def test_validators_refuse_what_they_cannot_compute():
         V.iwv(np.array([np.inf, 1.0]), np.array([1, 1]))
 
 
+def test_prior_kl_is_zero_when_the_target_keeps_the_source_proportions():
+    labels = np.array([0, 0, 0, 1])  # prior 3/4, 1/4
+    logits = np.log(np.array([[0.75, 0.25]] * 5))
+    assert V.prior_kl(logits, labels) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_prior_kl_matches_a_hand_computed_collapse():
+    labels = np.array([0, 1, 0, 1])  # balanced
+    logits = np.log(np.array([[0.99, 0.01], [0.61, 0.39]]))  # mean prediction (0.8, 0.2)
+    expected = 0.5 * math.log(0.5 / 0.8) + 0.5 * math.log(0.5 / 0.2)
+    assert V.prior_kl(logits, labels) == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(0.223, abs=1e-3)
+
+
+def test_prior_kl_ignores_classes_absent_from_the_source_and_survives_a_dead_class():
+    labels = np.array([0, 0, 1, 1])  # class 2 never seen in the source
+    logits = np.array([[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]])
+    expected = 2 * 0.5 * math.log(0.5 / (1 / (2 + math.exp(5))))
+    assert V.prior_kl(logits, labels) == pytest.approx(expected, rel=1e-9)
+    dead = np.array([[0.0, -1e4, 0.0]])  # class 1 gets probability 0 -> floored, finite
+    assert np.isfinite(V.prior_kl(dead, labels))
+    with pytest.raises(V.MissingValidator, match="prior_kl"):
+        V.prior_kl(np.zeros((0, 2)), labels)
+
+
 # ----------------------------------------------------------------------------- diagnostics
 def test_a_distance_is_zero_for_identical_and_two_for_separable_domains():
     rng = np.random.default_rng(3)
@@ -134,7 +159,7 @@ def test_too_few_target_examples_make_validators_missing_with_a_reason():
            "target_test": _outputs(30, rng)}
     scores, missing = compute_all(out, min_samples=20)
     assert set(scores) == {"source_acc", "oracle_target_acc"}
-    assert set(missing) == {"entropy", "iwv", "dev", "snd"}
+    assert set(missing) == {"entropy", "iwv", "dev", "snd", "prior_kl"}
     assert all("too few target training examples: 5 < " in r for r in missing.values())
 
 

@@ -10,15 +10,17 @@ import yaml
 from da.tune import main, parse_pairs, score_settings
 
 
-def _job(root, name, overrides, dev, source_acc, target_acc, finished=True):
+def _job(root, name, overrides, dev, source_acc, target_acc, finished=True, prior_kl=None):
     job = root / name
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     (job / "config.yaml").write_text(yaml.safe_dump(
         {"method": {"name": "dann"}, "source": {"name": "a"}, "target": {"name": "b"}, "seed": 0}))
     if finished:
-        (job / "metrics.json").write_text(json.dumps(
-            {"select/dev": dev, "val/source_acc": source_acc, "test/target_acc": target_acc}))
+        metrics = {"select/dev": dev, "val/source_acc": source_acc, "test/target_acc": target_acc}
+        if prior_kl is not None:
+            metrics["select/prior_kl"] = prior_kl
+        (job / "metrics.json").write_text(json.dumps(metrics))
 
 
 @pytest.fixture
@@ -60,3 +62,28 @@ def test_bad_pairs_and_empty_sweeps_are_clear_errors(tmp_path):
         parse_pairs(["bow_books"])
     (tmp_path / "empty").mkdir()
     assert main(["--table-only", "--sweep-dir", str(tmp_path / "empty")]) == 1
+
+
+def test_collapsed_settings_are_set_aside_whatever_their_score(tmp_path, capsys):
+    root = tmp_path / "sweep"
+    common = ["method=entropy", "seed=0", "source=a", "target=b"]
+    # the best DEV, but one of its runs pushes the target into one class
+    _job(root, "0_x", [*common, "w=1"], 0.1, 0.8, 0.55, prior_kl=0.01)
+    _job(root, "1_x", [*common, "w=1", "seed=1"], 0.1, 0.8, 0.55, prior_kl=0.4)
+    _job(root, "2_x", [*common, "w=0.1"], 0.5, 0.8, 0.75, prior_kl=0.02)
+    _job(root, "3_x", [*common, "w=3"], 0.0, 0.8, 0.50, prior_kl=0.9)
+    ranked = score_settings([root], "dev", max_prior_kl=0.05)
+    assert [s.overrides.split()[-1] for s in ranked] == ["w=0.1", "w=1", "w=3"]
+    assert ranked[1].worst_prior_kl == 0.4 and ranked[1].collapsed(0.05)
+    assert [s.overrides.split()[-1] for s in score_settings([root], "dev", float("inf"))] == [
+        "w=3", "w=1", "w=0.1"]  # guard off: DEV alone
+    out = tmp_path / "out"
+    assert main(["--table-only", "--sweep-dir", str(root), "--out", str(out)]) == 0
+    table = (out / "tune.md").read_text()
+    assert "| 1 | `w=0.1` |" in table and "0.400 **collapsed**" in table
+    assert "warning" not in capsys.readouterr().err
+    assert main(["--table-only", "--sweep-dir", str(root), "--out", str(out),
+                 "--max-prior-kl", "0.001"]) == 0  # nothing passes: least collapsed, warned
+    captured = capsys.readouterr()
+    assert "chosen: method=entropy w=0.1" in captured.out
+    assert "every setting collapses" in captured.err

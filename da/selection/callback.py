@@ -10,6 +10,8 @@ oracle in full unless ``oracle_max_samples`` is set) and logs
   DEV risk (min), weights from a domain classifier of source-validation vs target-training
   features, cross-fitted over the source rows (:func:`~da.selection.validators.importance_weights`);
 - ``select/snd``: soft neighborhood density of the target training part (max);
+- ``select/prior_kl``: KL from the source class prior (source validation labels) to the mean
+  target prediction (min), a guard against collapse to one class, not a selection rule;
 - ``select/oracle_target_acc``: accuracy on the target test part — the **oracle** (target labels).
 
 A validator that cannot be computed (too few examples, a non-finite value) is not logged; its
@@ -31,7 +33,7 @@ from da.selection.features import Outputs, collect, subset_index
 log = logging.getLogger(__name__)
 
 #: Validators in logging order; every one is always attempted.
-NAMES = ("source_acc", "entropy", "iwv", "dev", "snd", "oracle_target_acc")
+NAMES = ("source_acc", "entropy", "iwv", "dev", "snd", "prior_kl", "oracle_target_acc")
 _PARTS = ("source_val", "target_train", "target_test")
 
 
@@ -66,6 +68,7 @@ def compute_all(out: dict[str, Outputs], min_samples: int = 20, tau: float = 0.0
         "iwv": lambda: V.iwv(importance(), src_val.logits.argmax(1) == src_val.labels),
         "dev": lambda: V.dev(importance(), ce()),
         "snd": lambda: V.snd(target_logits(), tau),
+        "prior_kl": lambda: V.prior_kl(target_logits(), src_val.labels),
         "oracle_target_acc": lambda: V.accuracy(out["target_test"].logits,
                                                 out["target_test"].labels),
     }

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 #: Direction of every ``select/<name>`` score (the ModelCheckpoint ``mode``).
 MODES: dict[str, str] = {"source_acc": "max", "entropy": "min", "iwv": "max", "dev": "min",
-                         "snd": "max", "oracle_target_acc": "max"}
+                         "snd": "max", "prior_kl": "min", "oracle_target_acc": "max"}
 
 
 class MissingValidator(ValueError):
@@ -138,3 +138,29 @@ def snd(logits: np.ndarray, tau: float = 0.05) -> float:
     a = np.exp(log_a)
     ent = -(a * np.where(np.isfinite(log_a), log_a, 0.0)).sum(axis=1)
     return _finite(float(ent.mean()), "snd")
+
+
+def prior_kl(target_logits: np.ndarray, source_labels: np.ndarray, floor: float = 1e-12) -> float:
+    """Class-collapse guard: KL divergence from the source class prior to the mean target
+    prediction, **lower is better** (0 when the target predictions keep the source proportions):
+
+        KL(π ‖ p̄) = Σ_c π_c log(π_c / p̄_c),   π_c = share of class c among the source labels,
+                                               p̄ = (1/n) Σ_i softmax(z_i)  over target rows
+
+    ``p̄`` is the quantity the diversity term of information maximization keeps spread out (Gomes
+    et al., NeurIPS 2010; Liang et al., SHOT, ICML 2020). A method that pushes every target
+    example into one class (a known failure of entropy minimization) drives it up: for two
+    balanced classes a 65/35 split gives 0.046, 80/20 gives 0.22, 99/1 gives 1.6. It assumes the
+    target class proportions are close to the source's (no large label shift). It is a *guard*,
+    not a ranking: source-only training usually scores well on it. ``da-tune`` uses it to set
+    collapsed settings aside (``--max-prior-kl``).
+    """
+    z = np.asarray(target_logits, dtype=np.float64)
+    labels = np.asarray(source_labels)
+    if len(z) == 0 or len(labels) == 0:
+        raise MissingValidator("prior_kl needs target examples and source labels")
+    prior = np.bincount(labels, minlength=z.shape[1])[: z.shape[1]] / len(labels)
+    mean_prediction = np.maximum(softmax(z, axis=1).mean(axis=0), floor)
+    present = prior > 0
+    return _finite(float(np.sum(prior[present] * np.log(prior[present] /
+                                                         mean_prediction[present]))), "prior_kl")
