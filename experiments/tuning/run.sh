@@ -24,10 +24,22 @@ declare -A GRID=(
   [entropy]="method.weight.value=0.01,0.03,0.1,0.3,1 method.loss.diversity=0,1"   # Ganin ramp
   [bnm]="method.weight.value=0.1,0.3,1 method.weight._target_=da.schedules.Constant,da.schedules.GaninSchedule"
   [mcc]="method.weight.value=0.03,0.1,0.3,1 method.weight._target_=da.schedules.Constant,da.schedules.GaninSchedule"
-  [mcd]="method.weight.value=0.01,0.03,0.1,0.3 method.weight._target_=da.schedules.Constant,da.schedules.GaninSchedule"
+  [mcd]="method.weight.value=0.01,0.03,0.1,0.3"   # Ganin ramp; the constant weight: CONSTANT below
+)
+# A constant weight for a method whose yaml ramps it: da.schedules.Constant takes no gamma, so these
+# grid points are a second sweep, and one table ranks both (da-tune --table-only).
+declare -A CONSTANT=(
+  [mcd]="method.weight.value=0.01,0.03,0.1,0.3 method.weight._target_=da.schedules.Constant ~method.weight.gamma"
 )
 for method in "${@:-${!GRID[@]}}"; do
   # shellcheck disable=SC2086
   da-tune method=$method ${GRID[$method]} "${COMMON[@]}" --sweep-dir "$SWEEPS/$method" \
     --out "experiments/tuning/$method"
+  if [[ -n "${CONSTANT[$method]:-}" ]]; then
+    # shellcheck disable=SC2086
+    da-tune method=$method ${CONSTANT[$method]} "${COMMON[@]}" \
+      --sweep-dir "$SWEEPS/$method-constant" --out "experiments/tuning/$method/constant"
+    da-tune --table-only --sweep-dir "$SWEEPS/$method" "$SWEEPS/$method-constant" \
+      --out "experiments/tuning/$method"
+  fi
 done
