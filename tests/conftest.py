@@ -23,6 +23,13 @@ os.environ["DA_CACHE_DIR"] = tempfile.mkdtemp(prefix="da-test-cache-")
 os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
 DATA_DIR = Path(os.environ["DA_DATA_DIR"])
+# Under pytest-xdist (``-n auto`` in setup.cfg) each worker gets its share of the cores; torch
+# would otherwise start one thread per core in every worker, and the workers would fight over them.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
+    torch.set_num_threads(_THREADS)
+    os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))  # and the da-train subprocesses
 
 #: A small, quick real pair for end-to-end tests.
 QUICK = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",

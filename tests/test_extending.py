@@ -171,4 +171,4 @@ def test_added_method_trains_end_to_end(data_dir, tmp_path, method):
     if method == "dann_entropy":
         for key in ("dann/disc_acc", "dann/grl_coeff", "dann/loss", "entropy/loss"):
             assert f"train/align/{key}" in metrics, key
-        assert metrics["train/align/entropy/weight"] == pytest.approx(0.1)
+        assert metrics["train/align/entropy/weight"] == pytest.approx(0.01)  # the yaml's

@@ -264,7 +264,7 @@ def test_weighted_sum_checks_its_arguments():
         WeightedSum({"ent": {"temperature": 2}})
 
 
-def test_dann_entropy_config_is_dann_plus_a_tenth_of_entropy(compose_cfg):
+def test_dann_entropy_config_is_dann_plus_a_hundredth_of_entropy(compose_cfg):
     from hydra.utils import instantiate
 
     cfg = compose_cfg(["method=dann_entropy", "encoder=mlp"])
@@ -272,4 +272,5 @@ def test_dann_entropy_config_is_dann_plus_a_tenth_of_entropy(compose_cfg):
     assert isinstance(loss, WeightedSum)
     assert isinstance(loss.components["dann"], DANNLoss)
     assert isinstance(loss.components["entropy"], EntropyLoss)
-    assert loss.weight("dann", 0.5) == 1.0 and loss.weight("entropy", 0.5) == pytest.approx(0.1)
+    assert loss.weight("dann", 0.5) == 1.0 and loss.weight("entropy", 0.5) == pytest.approx(0.01)
+    assert loss.components["entropy"].diversity == 0.0  # see conf/method/dann_entropy.yaml
