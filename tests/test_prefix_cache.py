@@ -150,9 +150,9 @@ def test_unsplittable_backbone_falls_back_with_warning(data_dir, compose_cfg, mo
     def refuse(backbone):
         raise ConfigError("cannot split FancyModel after its frozen layers")
 
-    monkeypatch.setattr("da.build.check_split", refuse)
+    monkeypatch.setattr("da.encoders.text.check_split", refuse)
     cfg = compose_cfg([*SMALL, "encoder.freeze=2"])
-    with caplog.at_level(logging.WARNING, logger="da.build"):
+    with caplog.at_level(logging.WARNING, logger="da.encoders.text"):
         encoder, info = build_encoder(cfg, build_datamodule(cfg))
     assert isinstance(encoder, TextEncoder) and info == {}
     assert "cannot split FancyModel after its frozen layers; prefix cache off" in caplog.text

@@ -1,7 +1,8 @@
 """What the DataLoaders of `DomainPairDataModule` index and how items become batches.
 
 * :class:`ArrayDataset`: rows of equally long arrays (texts, tensors), one item per call.
-* :class:`TensorBatchDataset` + :func:`already_batched`: tensor parts fetched a batch at a time.
+* :class:`TensorBatchDataset` + :func:`already_batched`: tensor parts fetched a batch at a time
+  (:func:`to_tensor` makes them).
 * :class:`TextCollate`: text items → token tensors (trainable text encoders).
 * :class:`TokenStates` + :class:`PrefixCollate`: cached token states of a frozen prefix, padded
   per batch (prefix-cached text encoders).
@@ -43,6 +44,13 @@ class TensorBatchDataset(ArrayDataset):
         index = torch.as_tensor(indices, dtype=torch.long)
         items = tuple(a[index] for a in self.arrays)
         return items[0] if len(items) == 1 else items
+
+
+def to_tensor(x: Any) -> torch.Tensor:
+    """Dense float32 tensor from a dense or scipy-sparse matrix."""
+    if hasattr(x, "toarray"):
+        x = x.toarray()
+    return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
 def already_batched(batch: Any) -> Any:

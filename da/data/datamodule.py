@@ -5,38 +5,34 @@ Training batches are ``{"source": (x_s, y_s), "target": x_t}``: the target loade
 so target labels cannot reach ``training_step``. Validation has two loaders: the source
 validation part (``val/source_*``) and the target test part (``val/target_acc_oracle``: it peeks
 at target labels and is never used for selection by default). ``test`` is the target test part.
+
+The encoder decides how its inputs are served through one entry point, :meth:`use` with an
+:class:`~da.data.pipeline.InputPipeline`; :meth:`loader` serves any part the same way to
+training, validation and the selection validators.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.utilities import CombinedLoader
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from da.data.base import DomainSource
-from da.data.batching import (ArrayDataset, PrefixCollate, TensorBatchDataset, TextCollate,
-                              TokenStates, already_batched)
+from da.data.batching import ArrayDataset, TensorBatchDataset, already_batched, to_tensor
 from da.data.cache import arrays_key, cache_root, cached_parts
 from da.data.featurize import TfidfFeaturizer
 from da.data.msda import MSDA
+from da.data.pipeline import InputPipeline, converts
 from da.data.sampling import EpochShuffle
 from da.data.splits import stratified_split
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-
-def _to_tensor(x: Any) -> torch.Tensor:
-    """Dense float32 tensor from a dense or scipy-sparse matrix."""
-    if hasattr(x, "toarray"):
-        x = x.toarray()
-    return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
 class DomainPairDataModule(L.LightningDataModule):
@@ -87,6 +83,7 @@ class DomainPairDataModule(L.LightningDataModule):
         self.parts: dict[str, Split] = {}
         self.classes: list[str] = []
         self.input_dim: int | None = None
+        self.pipeline: InputPipeline | None = None  # set by use(): the encoder's side of the seam
 
     @property
     def num_classes(self) -> int:
@@ -127,7 +124,7 @@ class DomainPairDataModule(L.LightningDataModule):
                               f"{self.encoder_input}; use it with encoder=mlp (or set "
                               f"data.denoiser=null).")
         if self.encoder_input in ("vectors", "images"):
-            parts = {k: Split(_to_tensor(p.x), p.y) for k, p in parts.items()}
+            parts = {k: Split(to_tensor(p.x), p.y) for k, p in parts.items()}
             if self.denoiser is not None:
                 parts = self._denoise(parts)
             self.input_dim = int(np.prod(parts["source_train"].x.shape[1:]))
@@ -148,72 +145,69 @@ class DomainPairDataModule(L.LightningDataModule):
         return {k: Split(torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)), p.y)
                 for k, p in parts.items()}
 
-    def encode_text(self, encode: Callable[[list[str]], np.ndarray], dim: int) -> None:
-        """Replace every text part by ``encode(texts)`` vectors (e.g. cached frozen features)."""
+    def use(self, pipeline: InputPipeline) -> None:
+        """Serve the encoder's inputs (:mod:`da.data.pipeline`): every part through
+        ``pipeline.convert`` once, batches through ``pipeline.collate``. Called once, by
+        :func:`da.build.build_encoder`, after :meth:`prepare`."""
+        if self.pipeline is not None:
+            raise RuntimeError("DomainPairDataModule.use() was already called; build a new "
+                               "datamodule for another encoder.")
         self.prepare()
-        self.parts = {k: Split(_to_tensor(encode(list(p.x))), p.y) for k, p in self.parts.items()}
-        self.input_dim = dim
-
-    def tokenize_with(self, tokenize: Callable[[list[str]], dict]) -> None:
-        """Serve text batches as token tensors made by ``tokenize`` (trainable text encoders)."""
-        self.collate_fn = TextCollate(tokenize)
-
-    def serve_token_states(self, compute: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
-                           ) -> None:
-        """Replace every text part by token states ``compute(texts) -> (states, offsets)`` (see
-        :class:`TokenStates`), batched by :class:`PrefixCollate` (prefix-cached text encoders)."""
-        self.prepare()
-        self.parts = {k: Split(TokenStates(*compute(list(p.x))), p.y)
-                      for k, p in self.parts.items()}
-        self.collate_fn = PrefixCollate()
+        if pipeline.convert is not None:
+            self.parts = {k: Split(pipeline.convert(list(p.x)), p.y) for k, p in self.parts.items()}
+        if pipeline.input_dim is not None:
+            self.input_dim = pipeline.input_dim
+        self.pipeline = pipeline
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
-    def _loader(self, part: str, shuffle: bool, labels: bool = True) -> DataLoader:
+    def loader(self, part: str, shuffle: bool = False, labels: bool = True,
+               index: np.ndarray | None = None, batch_size: int | None = None) -> DataLoader:
+        """A DataLoader over one part (``source_train``, ``source_val``, ``target_train``,
+        ``target_test``), batched as training batches are: ``(x, y)`` or, without labels, ``x``.
+
+        ``shuffle``: the epoch's seeded order (:class:`EpochShuffle`; under DDP Lightning's
+        sampler). ``index``: only these rows, in this order. ``batch_size``: default
+        ``data.batch_size`` when shuffling (training), ``data.eval_batch_size`` otherwise.
+        """
         split = self.parts[part]
         arrays = (split.x, torch.as_tensor(split.y)) if labels else (split.x,)
+        collate = self.pipeline.collate if self.pipeline is not None else None
+        if collate is None and all(isinstance(a, torch.Tensor) for a in arrays):
+            dataset, collate = TensorBatchDataset(*arrays), already_batched
+        else:
+            dataset = ArrayDataset(*arrays)
+        if index is not None:
+            dataset = Subset(dataset, np.asarray(index).tolist())
         trainer = getattr(self, "trainer", None)
         sampler = None
         if shuffle and (trainer is None or trainer.world_size == 1):  # DDP: Lightning's sampler
-            sampler = EpochShuffle(len(split), self.shuffle_seed,
+            sampler = EpochShuffle(len(dataset), self.shuffle_seed,
                                    trainer.current_epoch if trainer is not None else 0)
-        collate_fn = self.collate_fn
-        if collate_fn is None and all(isinstance(a, torch.Tensor) for a in arrays):
-            dataset, collate_fn = TensorBatchDataset(*arrays), already_batched
-        else:
-            dataset = ArrayDataset(*arrays)
-        return DataLoader(dataset, batch_size=self.batch_size if shuffle else self.eval_batch_size,
+        return DataLoader(dataset, batch_size=batch_size or (
+                              self.batch_size if shuffle else self.eval_batch_size),
                           shuffle=shuffle and sampler is None, sampler=sampler,
-                          num_workers=self.num_workers, collate_fn=collate_fn)
-
-    #: ``None`` uses PyTorch's default collation; text encoders set a tokenizing one.
-    collate_fn = None
+                          num_workers=self.num_workers, collate_fn=collate)
 
     def train_dataloader(self) -> CombinedLoader:
-        loaders = {"source": self._loader("source_train", shuffle=True),
-                   "target": self._loader("target_train", shuffle=True, labels=False)}
+        loaders = {"source": self.loader("source_train", shuffle=True),
+                   "target": self.loader("target_train", shuffle=True, labels=False)}
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [self._loader("source_val", shuffle=False), self._loader("target_test", shuffle=False)]
+        return [self.loader("source_val", shuffle=False), self.loader("target_test", shuffle=False)]
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("target_test", shuffle=False)
+        return self.loader("target_test", shuffle=False)
 
 
 def check_compatible(source: DomainData, target: DomainData, encoder_input: str) -> None:
     """Raise a clear error if the two domains cannot be used together with this encoder."""
-    for domain in (source, target):
-        # text -> vectors through the featurizer; images -> vectors flattened (encoder=mlp)
-        fits = domain.modality == encoder_input or (domain.modality, encoder_input) in (
-            ("text", "vectors"), ("images", "vectors"))
-        if not fits:
-            raise ConfigError(
-                f"domain '{domain.name}' holds {domain.modality} but the encoder takes "
-                f"{encoder_input}; pick an encoder for {domain.modality} "
-                f"({_ENCODERS_FOR[domain.modality]})."
-            )
+    for domain in (source, target):  # da.encoders.inputs names the encoders that fit, earlier
+        if not converts(domain.modality, encoder_input):
+            raise ConfigError(f"domain '{domain.name}' holds {domain.modality} but the encoder "
+                              f"takes {encoder_input}; pick an encoder for {domain.modality}.")
     if source.modality != target.modality:
         raise ConfigError(f"source '{source.name}' is {source.modality} but target '{target.name}' "
                           f"is {target.modality}: both domains must have the same modality.")
@@ -236,7 +230,3 @@ def check_compatible(source: DomainData, target: DomainData, encoder_input: str)
                         f"target '{target.name}' {target.train.x.shape[1:]}; both domains need "
                         f"one image shape (resize one of them).")
 
-
-_ENCODERS_FOR = {"text": "encoder=mlp (bag-of-words), encoder=minilm or encoder=hf",
-                 "vectors": "encoder=mlp",
-                 "images": "encoder=lenet, or encoder=mlp on the flattened pixels"}

@@ -75,8 +75,12 @@ class AlignmentModule(L.LightningModule):
         self._train_means, self._val_means = EpochMeans(), EpochMeans()
 
     def forward(self, x: Any) -> torch.Tensor:
-        """Class logits."""
-        return self.head(self.encoder(x))
+        """Class logits of inputs ``x``."""
+        return self.classify(self.encoder(x))
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits of encoder features (a subclass with other heads overrides this)."""
+        return self.head(features)
 
     def on_train_start(self) -> None:
         self._total_steps = max(1, int(self.trainer.estimated_stepping_batches))

@@ -85,8 +85,9 @@ class MCDModule(AlignmentModule):
         stacked = torch.stack([F.log_softmax(logits_1, 1), F.log_softmax(logits_2, 1)])
         return torch.logsumexp(stacked, 0) - math.log(2.0)
 
-    def forward(self, x: Any) -> torch.Tensor:
-        return self.ensemble(*self.head_logits(self.encoder(x)))
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits of encoder features: the ensemble of both heads."""
+        return self.ensemble(*self.head_logits(features))
 
     # ------------------------------------------------------------------ the three steps
     def _backward(self, loss: torch.Tensor) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
-from torch.utils.data import DataLoader, Subset
 
-from da.data.batching import ArrayDataset
 from da.data.datamodule import DomainPairDataModule
 from da.errors import ConfigError
 
@@ -34,38 +32,15 @@ def subset_index(n: int, max_samples: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_samples, replace=False))
 
 
-def class_logits(module: Any, features: torch.Tensor) -> torch.Tensor:
-    """Logits the module predicts from encoder features: ``head(f)``, or for a module with two
-    heads (MCD: ``head_logits`` + ``ensemble``) the ensemble of both."""
-    if hasattr(module, "head_logits") and hasattr(module, "ensemble"):
-        return module.ensemble(*module.head_logits(features))
-    return module.head(features)
-
-
 def check_module(module: Any) -> None:
-    """Raise a ConfigError if the module has no ``encoder`` and ``head`` to read features from."""
-    if not (hasattr(module, "encoder") and hasattr(module, "head")):
+    """Raise a ConfigError if the module has no ``encoder`` and ``classify`` to read features
+    and logits from."""
+    if not (hasattr(module, "encoder") and hasattr(module, "classify")):
         raise ConfigError(f"model selection and diagnostics need a module with `encoder` and "
-                          f"`head` (AlignmentModule and its subclasses); "
+                          f"`classify` (AlignmentModule and its subclasses); "
                           f"{type(module).__name__} has not: set selection=last "
                           f"validators.enabled=false diagnostics.a_distance=false "
                           f"diagnostics.embedding_plot=false.")
-
-
-def _batches(datamodule: DomainPairDataModule, part: str, index: np.ndarray,
-             batch_size: int) -> Iterator[tuple[Any, torch.Tensor]]:
-    """``(inputs, labels)`` batches of rows ``index``: tensor parts are sliced directly, others
-    go through a DataLoader with the datamodule's collate function (text, token states)."""
-    split = datamodule.parts[part]
-    labels = torch.as_tensor(split.y)
-    if isinstance(split.x, torch.Tensor) and datamodule.collate_fn is None:
-        for start in range(0, len(index), batch_size):
-            rows = torch.as_tensor(index[start:start + batch_size])
-            yield split.x[rows], labels[rows]
-        return
-    dataset = Subset(ArrayDataset(split.x, labels), index.tolist())
-    yield from DataLoader(dataset, batch_size=batch_size, shuffle=False,
-                          collate_fn=datamodule.collate_fn)
 
 
 @torch.no_grad()
@@ -81,10 +56,12 @@ def collect(module: Any, datamodule: DomainPairDataModule, part: str, index: np.
     module.eval()
     feats, logits, labels = [], [], []
     try:
-        for x, y in _batches(datamodule, part, index, max(batch_size, datamodule.batch_size)):
+        loader = datamodule.loader(part, index=index,
+                                   batch_size=max(batch_size, datamodule.batch_size))
+        for x, y in loader:
             f = module.encoder(move_data_to_device(x, module.device))
             feats.append(f.float().cpu())
-            logits.append(class_logits(module, f).float().cpu())
+            logits.append(module.classify(f).float().cpu())
             labels.append(y)
     finally:
         module.train(was_training)

@@ -23,6 +23,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from da.errors import ConfigError
+from da.instantiate import build
 from da.selection.callback import SelectionCallback
 from da.selection.checkpoint import SelectionCheckpoint
 from da.selection.diag_callback import DiagnosticsCallback
@@ -51,7 +52,6 @@ def _node(cfg: DictConfig, key: str) -> dict[str, Any]:
 
 def selection_callbacks(cfg: DictConfig, output_dir: Path) -> list[L.Callback]:
     """The validator, diagnostics and selection-checkpoint callbacks of ``cfg``."""
-    from da.build import build  # da.build imports this module
     selection = cfg.get("selection")
     selecting = selection is not None and selection.get("checkpoint") is not None
     options = _node(cfg, "validators")
