@@ -38,10 +38,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
+from da.methods.param_groups import parameter_groups, pretrained_part, scaled_optimizer
 
 
 def discrepancy(logits_1: torch.Tensor, logits_2: torch.Tensor) -> torch.Tensor:
@@ -193,24 +195,17 @@ class MCDModule(AlignmentModule):
         return "MCD classifier discrepancy"
 
     def configure_optimizers(self) -> Any:
-        # Generator: the pretrained part (text backbone, else the whole encoder) at
-        # lr · encoder_lr_scale, the rest of the encoder at lr. Classifiers: both heads at lr.
-        scaled = getattr(self.encoder, "backbone", self.encoder)
-        scaled_ids = {id(p) for p in scaled.parameters()}
-        scaled_params = [p for p in scaled.parameters() if p.requires_grad]
-        other_params = [p for p in self.encoder.parameters()
-                        if id(p) not in scaled_ids and p.requires_grad]
-        head_params = [p for p in [*self.head.parameters(), *self.head2.parameters()]
-                       if p.requires_grad]
-        opt_f = self.optimizer_factory([{"params": head_params}])
-        base_lr = opt_f.param_groups[0]["lr"]
-        groups = ([{"params": scaled_params, "lr": base_lr * self.encoder_lr_scale}]
-                  if scaled_params else [])
-        groups += [{"params": other_params, "lr": base_lr}] if other_params else []
-        if not groups:
+        # Generator: the pretrained part of the encoder at lr · encoder_lr_scale, then the rest of
+        # the encoder at lr (this group order is that of existing checkpoints). Heads: both at lr.
+        rest, *scaled = parameter_groups(self.encoder,
+                                         {pretrained_part(self.encoder): self.encoder_lr_scale})
+        generator = [group for group in (*scaled, rest) if group["params"]]
+        if not generator:
             raise ConfigError(f"method '{self.method}' (MCD) needs a trainable encoder: the "
                               f"generator has no parameters to train")
-        opt_g = self.optimizer_factory(groups)
+        heads = nn.ModuleList([self.head, self.head2])
+        opt_f = scaled_optimizer(self.optimizer_factory, parameter_groups(heads, {}))
+        opt_g = scaled_optimizer(self.optimizer_factory, generator)
         if self.scheduler_factory is None:
             return [opt_g, opt_f]
         schedulers = [{"scheduler": self.make_scheduler(opt),
