@@ -111,9 +111,13 @@ class AlignmentModule(L.LightningModule):
                 "train/source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()}
         diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
         logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
-        self._train_means.add(logs, weight=y_s.shape[0])  # logged once per epoch (epoch_means.py)
-        self._train_batches += 1
+        self._add_train_logs(logs, batch_size=y_s.shape[0])
         return loss
+
+    def _add_train_logs(self, logs: dict[str, Any], batch_size: int) -> None:
+        """Add a training step's values to the epoch means (logged in ``on_train_epoch_end``)."""
+        self._train_means.add(logs, weight=batch_size)  # once per epoch: epoch_means.py
+        self._train_batches += 1
 
     def on_train_epoch_end(self) -> None:
         self.log_dict(self._train_means.pop(), sync_dist=True)

@@ -15,17 +15,19 @@ runs three steps, each with freshly zeroed gradients:
 * **C** (Eq. 5): ``G`` only (the heads' optimizer does not step), ``num_k`` times,
   minimises ``w(p) · d(F1(G(x_t)), F2(G(x_t)))``.
 
-``w(p)`` is the method's ``weight`` schedule (constant 1 in conf/method/mcd.yaml, the paper's
-setting). Two optimizers are built with the configured factory: one over the encoder (with the
+``w(p)`` is the method's ``weight`` schedule (conf/method/mcd.yaml; the paper's setting is a
+constant 1). Two optimizers are built with the configured factory: one over the encoder (with the
 ``encoder_lr_scale`` rule of :class:`AlignmentModule`) and one over both heads; an LR scheduler,
 if configured, is made for each and stepped here (Lightning does not step them under manual
 optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
 ``log((p1 + p2) / 2)``, which are valid logits for cross-entropy and accuracy.
 
-Logged per epoch: ``train/loss_cls`` (the mean of the two heads' source cross-entropies in step
-A), ``train/loss_align`` (the discrepancy in step B), ``train/align_weight``, ``train/loss``
-(``loss_cls + w · loss_align``), ``train/source_acc`` (ensemble), and
-``train/align/discrepancy_generator`` (the discrepancy in the last step C). Because each batch
+Logged per epoch, through the epoch means of :class:`AlignmentModule`: ``train/loss_cls`` (the
+mean of the two heads' source cross-entropies in step A; each head's in
+``train/align/loss_cls_head1`` / ``…head2``), ``train/loss_align`` (the discrepancy in step B),
+``train/align_weight``, ``train/loss`` (``loss_cls + w · loss_align``) and
+``train/align/discrepancy_generator`` (the discrepancy in the last step C); ``train/source_acc``
+(ensemble, step A) is counted exactly by a torchmetrics accuracy. Because each batch
 takes ``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
 ``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p`` counts batches.
 """
@@ -167,17 +169,18 @@ class MCDModule(AlignmentModule):
         if self.scheduler_factory is not None and self.scheduler_interval == "step":
             self._step_schedulers()
         loss_cls = (out_a["ce_1"] + out_a["ce_2"]) / 2
-        self.metrics["train_source_acc"](out_a["logits"], y_s)
-        self.log_dict({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
-                       "train/loss_align": disc_b, "train/align_weight": weight,
-                       "train/source_acc": self.metrics["train_source_acc"],
-                       "train/align/discrepancy_generator": disc_c,
-                       "train/align/loss_cls_head1": out_a["ce_1"],
-                       "train/align/loss_cls_head2": out_a["ce_2"]},
-                      on_step=False, on_epoch=True, batch_size=y_s.shape[0], sync_dist=True)
+        self.metrics["train_source_acc"].update(out_a["logits"], y_s)
+        self._add_train_logs({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
+                              "train/loss_align": disc_b, "train/align_weight": weight,
+                              "train/align/discrepancy_generator": disc_c,
+                              "train/align/loss_cls_head1": out_a["ce_1"],
+                              "train/align/loss_cls_head2": out_a["ce_2"]},
+                             batch_size=y_s.shape[0])
         return loss_cls
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()  # the epoch means of the step values
+        self._log_metric("train/source_acc", "train_source_acc")
         if self.scheduler_factory is not None and self.scheduler_interval != "step":
             self._step_schedulers()
 
