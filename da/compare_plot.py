@@ -1,4 +1,4 @@
-"""The bar chart of a :class:`da.compare.Table` (``results.png`` of ``da-compare`` and ``da-bench``).
+"""The bar chart of a :class:`da.compare.Table` (``results.png`` of da-compare and da-bench).
 
 matplotlib is optional: without it no chart is drawn and a one-line note says so.
 """

@@ -17,9 +17,9 @@ runs three steps, each with freshly zeroed gradients:
 
 ``w(p)`` is the method's ``weight`` schedule (conf/method/mcd.yaml; the paper's setting is a
 constant 1). Two optimizers are built with the configured factory: one over the encoder (with the
-``encoder_lr_scale`` rule of :class:`AlignmentModule`) and one over both heads; an LR scheduler,
-if configured, is made for each and stepped here (Lightning does not step them under manual
-optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
+``encoder_lr_scale`` rule of :mod:`da.methods.param_groups`) and one over both heads; an LR
+scheduler, if configured, is made for each and stepped here (Lightning does not step them under
+manual optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
 ``log((p1 + p2) / 2)``, which are valid logits for cross-entropy and accuracy.
 
 Logged per epoch, through the epoch means of :class:`AlignmentModule`: ``train/loss_cls`` (the
