@@ -85,12 +85,6 @@ def check_bytes(path: Path, raw: bytes) -> None:
         _VERIFIED.add(key)
 
 
-def verify_file(path: Path) -> None:
-    """Check a published file that a reader opens itself (not through ``io.read_bytes``)."""
-    if verification_enabled() and published(path) is not None:
-        check_bytes(path, Path(path).read_bytes())
-
-
 def forget() -> None:
     """Clear the memo of verified files (for tests)."""
     _VERIFIED.clear()

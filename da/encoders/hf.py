@@ -213,8 +213,6 @@ class HFBackbone(nn.Module):
 class TextEncoder(nn.Module):
     """A (partly) trainable backbone followed by a trainable MLP on the pooled features."""
 
-    input = "text"
-
     def __init__(self, backbone: HFBackbone, top: nn.Module) -> None:
         super().__init__()
         self.backbone, self.top = backbone, top

@@ -81,8 +81,6 @@ class PrefixCachedTextEncoder(TextEncoder):
     prefix is unused here), so optimizers scale the backbone LR as for ``TextEncoder``.
     """
 
-    input = "prefix_states"
-
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.top(self.backbone.forward_suffix(batch["hidden_states"],
                                                      batch["attention_mask"]))

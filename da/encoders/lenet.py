@@ -59,8 +59,6 @@ class LeNetEncoder(nn.Module):
         dropout: dropout on the output features.
     """
 
-    input = "images"
-
     def __init__(self, in_dim: int | None = None, out_dim: int = 500,
                  in_shape: Sequence[int] | None = None, in_channels: int = 1,
                  channels: Sequence[int] = (20, 50), kernel_size: int = 5, padding: int = 0,

@@ -21,8 +21,6 @@ class MLPEncoder(nn.Module):
         input_dropout: dropout applied to the input vector.
     """
 
-    input = "vectors"
-
     def __init__(self, in_dim: int, hidden_dims: Sequence[int] = (50,), activation: str = "relu",
                  dropout: float = 0.0, input_dropout: float = 0.0) -> None:
         super().__init__()

@@ -11,8 +11,9 @@ where ``σ_l²`` is the median squared distance of layer ``l`` over the pooled s
 layer (default: ``0.25 … 4`` on the features, a single kernel on the predictions, as in the paper's
 "multiple Gaussian kernels for the feature layer, a single one for the classifier layer").
 
-The estimate is the **unbiased quadratic-time** one (the same as :mod:`da.losses.mmd`, with ``K``
-in place of the single-layer kernel), not the paper's linear-time Eq. 9:
+The estimate is the **unbiased quadratic-time** one (:func:`da.losses.kernels.unbiased_mmd2`, as
+in :mod:`da.losses.mmd` with ``K`` in place of the single-layer kernel), not the paper's
+linear-time Eq. 9:
 
     JMMD²_u = 1/(m(m−1)) Σ_{i≠i'} K(s_i, s_i') + 1/(n(n−1)) Σ_{j≠j'} K(t_j, t_j')
               − 2 · mean_{i,j} K(s_i, t_j)
@@ -32,8 +33,8 @@ from typing import Sequence
 import torch
 
 from da.losses.base import AlignmentLoss
-from da.losses.kernels import median_sq_dist, multi_gaussian_kernel, pairwise_sq_dists
-from da.losses.mmd import _mean_off_diagonal
+from da.losses.kernels import (median_sq_dist, multi_gaussian_kernel, pairwise_sq_dists,
+                               unbiased_mmd2)
 
 
 def _check_multipliers(name: str, multipliers: Sequence[float]) -> tuple[float, ...]:
@@ -58,9 +59,7 @@ def jmmd2_unbiased(layers_s: Sequence[torch.Tensor], layers_t: Sequence[torch.Te
         sq = pairwise_sq_dists(z, z)
         k = multi_gaussian_kernel(sq, median_sq_dist(sq), mults)
         joint = k if joint is None else joint * k
-    k_ss, k_tt, k_st = joint[:m, :m], joint[m:, m:], joint[:m, m:]
-    cross = _mean_off_diagonal(k_st) if k_st.shape[0] == k_st.shape[1] else k_st.mean()
-    return _mean_off_diagonal(k_ss) + _mean_off_diagonal(k_tt) - 2.0 * cross
+    return unbiased_mmd2(joint, m)
 
 
 class JMMDLoss(AlignmentLoss):

@@ -1,4 +1,5 @@
-"""Pairwise distances and Gaussian kernels with median-heuristic bandwidths."""
+"""Pairwise distances, Gaussian kernels with median-heuristic bandwidths, and the unbiased MMD²
+estimate from a kernel matrix (shared by :mod:`da.losses.mmd` and :mod:`da.losses.jmmd`)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,32 @@ def multi_gaussian_kernel(sq_dists: torch.Tensor, base_sq_bandwidth: torch.Tenso
     """
     kernels = [torch.exp(-sq_dists / (2.0 * m * m * base_sq_bandwidth)) for m in multipliers]
     return torch.stack(kernels).mean(0)
+
+
+def mean_off_diagonal(k: torch.Tensor) -> torch.Tensor:
+    """``1/(n(n−1)) Σ_{i≠j} k_ij`` of a square ``(n, n)`` matrix; the plain mean when ``n < 2``."""
+    n = k.shape[0]
+    if n < 2:
+        return k.mean()
+    return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+
+
+def unbiased_mmd2(kernel: torch.Tensor, num_source: int) -> torch.Tensor:
+    """Unbiased MMD² from the kernel matrix of the pooled batch ``[s_1 … s_m, t_1 … t_n]``.
+
+    With ``K`` the ``(m + n, m + n)`` kernel matrix and ``m = num_source``,
+
+        MMD²_u = 1/(m(m−1)) Σ_{i≠j} K(s_i, s_j) + 1/(n(n−1)) Σ_{i≠j} K(t_i, t_j)
+                 − 2 · 1/(mn) Σ_{i,j} K(s_i, t_j)
+
+    (Gretton et al., "A Kernel Two-Sample Test", JMLR 2012, Lemma 6). When ``m = n`` the cross
+    term averages over ``i ≠ j`` only, as in their Eq. 3: still unbiased, and exactly 0 for
+    identical batches. A one-example domain's within-term is its single ``K(x, x)``. The joint
+    MMD of JAN (Long et al., "Deep Transfer Learning with Joint Adaptation Networks", ICML 2017)
+    is this estimate with ``K`` the product of per-layer kernels (:mod:`da.losses.jmmd`).
+    Returns a scalar; it can be slightly negative.
+    """
+    m = num_source
+    k_ss, k_tt, k_st = kernel[:m, :m], kernel[m:, m:], kernel[:m, m:]
+    cross = mean_off_diagonal(k_st) if k_st.shape[0] == k_st.shape[1] else k_st.mean()
+    return mean_off_diagonal(k_ss) + mean_off_diagonal(k_tt) - 2.0 * cross

@@ -5,9 +5,10 @@ batch and ``m`` the multipliers, the unbiased estimate of MMD² is
 
     MMD²_u = 1/(m(m−1)) Σ_{i≠j} k(s_i, s_j) + 1/(n(n−1)) Σ_{i≠j} k(t_i, t_j) − 2 · mean k(s_i, t_j)
 
-(Gretton et al. 2012, Lemma 6). When ``m = n`` the cross term averages over ``i ≠ j`` only, as
-in their Eq. 3; this is still unbiased and makes the estimate exactly 0 for identical batches.
-With a batch of one example a domain's within-term falls back to ``k(x, x) = 1``.
+(Gretton et al. 2012, Lemma 6; :func:`da.losses.kernels.unbiased_mmd2`). When ``m = n`` the
+cross term averages over ``i ≠ j`` only, as in their Eq. 3; this is still unbiased and makes the
+estimate exactly 0 for identical batches. With a batch of one example a domain's within-term falls
+back to ``k(x, x) = 1``.
 Shapes: ``f_s`` ``(m, d)``, ``f_t`` ``(n, d)`` → scalar (it can be slightly negative).
 """
 
@@ -18,14 +19,8 @@ from typing import Sequence
 import torch
 
 from da.losses.base import AlignmentLoss
-from da.losses.kernels import median_sq_dist, multi_gaussian_kernel, pairwise_sq_dists
-
-
-def _mean_off_diagonal(k: torch.Tensor) -> torch.Tensor:
-    n = k.shape[0]
-    if n < 2:
-        return k.mean()
-    return (k.sum() - k.diagonal().sum()) / (n * (n - 1))
+from da.losses.kernels import (median_sq_dist, multi_gaussian_kernel, pairwise_sq_dists,
+                               unbiased_mmd2)
 
 
 def mmd2_unbiased(f_s: torch.Tensor, f_t: torch.Tensor,
@@ -34,10 +29,7 @@ def mmd2_unbiased(f_s: torch.Tensor, f_t: torch.Tensor,
     m = f_s.shape[0]
     z = torch.cat([f_s, f_t])
     sq = pairwise_sq_dists(z, z)
-    k = multi_gaussian_kernel(sq, median_sq_dist(sq), multipliers)
-    k_ss, k_tt, k_st = k[:m, :m], k[m:, m:], k[:m, m:]
-    cross = _mean_off_diagonal(k_st) if k_st.shape[0] == k_st.shape[1] else k_st.mean()
-    return _mean_off_diagonal(k_ss) + _mean_off_diagonal(k_tt) - 2.0 * cross
+    return unbiased_mmd2(multi_gaussian_kernel(sq, median_sq_dist(sq), multipliers), m)
 
 
 class MMDLoss(AlignmentLoss):

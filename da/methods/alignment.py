@@ -24,6 +24,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 from da.errors import ConfigError, TrainingError
 from da.methods.distributed import gather_batch, world_size
 from da.methods.epoch_means import EpochMeans
+from da.methods.param_groups import parameter_groups, pretrained_part, scaled_optimizer
 from da.nn.mlp import mlp
 from da.optim import needs_total_steps
 from da.schedules import Constant
@@ -43,7 +44,8 @@ class AlignmentModule(L.LightningModule):
         scheduler: optional partial LR scheduler, called with the optimizer.
         scheduler_interval: ``"epoch"`` or ``"step"``.
         head_hidden_dims: hidden sizes of the classifier head (``[]`` = linear head).
-        encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning).
+        encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning;
+            :mod:`da.methods.param_groups`).
         alignment_lr_scale: the learning rate of the alignment loss's own parameters (DANN's
             discriminator) relative to the heads'.
         method: method name, used in error messages.
@@ -113,9 +115,13 @@ class AlignmentModule(L.LightningModule):
                 "train/source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()}
         diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
         logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
-        self._train_means.add(logs, weight=y_s.shape[0])  # logged once per epoch (epoch_means.py)
-        self._train_batches += 1
+        self._add_train_logs(logs, batch_size=y_s.shape[0])
         return loss
+
+    def _add_train_logs(self, logs: dict[str, Any], batch_size: int) -> None:
+        """Add a training step's values to the epoch means (logged in ``on_train_epoch_end``)."""
+        self._train_means.add(logs, weight=batch_size)  # once per epoch: epoch_means.py
+        self._train_batches += 1
 
     def on_train_epoch_end(self) -> None:
         self.log_dict(self._train_means.pop(), sync_dist=True)
@@ -183,16 +189,11 @@ class AlignmentModule(L.LightningModule):
         self.log("test/target_f1", self.test_f1)
 
     def configure_optimizers(self) -> Any:
-        # The pretrained part (a text encoder's backbone, else the whole encoder) gets the LR
-        # scaled by encoder_lr_scale, the alignment loss's parameters (a discriminator) the LR
-        # scaled by alignment_lr_scale; the heads and adapters get the base LR.
-        scaled = getattr(self.encoder, "backbone", self.encoder)
-        groups = parameter_groups(self, {scaled: self.encoder_lr_scale,
-                                         self.alignment: self.alignment_lr_scale})
-        optimizer = self.optimizer_factory([groups[0]])
-        base_lr = optimizer.param_groups[0]["lr"]
-        for group in groups[1:]:
-            optimizer.add_param_group({"params": group["params"], "lr": base_lr * group["lr_scale"]})
+        # the heads and adapters at the base LR, the pretrained part of the encoder at
+        # encoder_lr_scale x, the alignment loss's parameters at alignment_lr_scale x
+        optimizer = scaled_optimizer(self.optimizer_factory, parameter_groups(self, {
+            pretrained_part(self.encoder): self.encoder_lr_scale,
+            self.alignment: self.alignment_lr_scale}))
         if self.scheduler_factory is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {
@@ -204,23 +205,3 @@ class AlignmentModule(L.LightningModule):
             steps = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
             return self.scheduler_factory(optimizer, total_steps=max(1, int(steps)))
         return self.scheduler_factory(optimizer)
-
-
-def parameter_groups(model: nn.Module, scales: dict[Any, float]) -> list[dict]:
-    """Trainable parameters of ``model`` split by sub-module: ``[{"params", "lr_scale"}, ...]``.
-
-    The first group holds every parameter in no key of ``scales`` (scale 1); each key then gets
-    a group with its scale. Empty groups after the first are dropped; a parameter goes to the
-    first key that holds it.
-    """
-    taken: set[int] = set()
-    groups = []
-    for module, scale in scales.items():
-        if not isinstance(module, nn.Module):  # None, or a plain callable loss: no parameters
-            continue
-        params = [p for p in module.parameters() if p.requires_grad and id(p) not in taken]
-        taken |= {id(p) for p in module.parameters()}
-        if params:
-            groups.append({"params": params, "lr_scale": float(scale)})
-    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in taken]
-    return [{"params": rest, "lr_scale": 1.0}, *groups]

@@ -15,17 +15,19 @@ runs three steps, each with freshly zeroed gradients:
 * **C** (Eq. 5): ``G`` only (the heads' optimizer does not step), ``num_k`` times,
   minimises ``w(p) · d(F1(G(x_t)), F2(G(x_t)))``.
 
-``w(p)`` is the method's ``weight`` schedule (constant 1 in conf/method/mcd.yaml, the paper's
-setting). Two optimizers are built with the configured factory: one over the encoder (with the
-``encoder_lr_scale`` rule of :class:`AlignmentModule`) and one over both heads; an LR scheduler,
-if configured, is made for each and stepped here (Lightning does not step them under manual
-optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
+``w(p)`` is the method's ``weight`` schedule (conf/method/mcd.yaml; the paper's setting is a
+constant 1). Two optimizers are built with the configured factory: one over the encoder (with the
+``encoder_lr_scale`` rule of :mod:`da.methods.param_groups`) and one over both heads; an LR
+scheduler, if configured, is made for each and stepped here (Lightning does not step them under
+manual optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
 ``log((p1 + p2) / 2)``, which are valid logits for cross-entropy and accuracy.
 
-Logged per epoch: ``train/loss_cls`` (the mean of the two heads' source cross-entropies in step
-A), ``train/loss_align`` (the discrepancy in step B), ``train/align_weight``, ``train/loss``
-(``loss_cls + w · loss_align``), ``train/source_acc`` (ensemble), and
-``train/align/discrepancy_generator`` (the discrepancy in the last step C). Because each batch
+Logged per epoch, through the epoch means of :class:`AlignmentModule`: ``train/loss_cls`` (the
+mean of the two heads' source cross-entropies in step A; each head's in
+``train/align/loss_cls_head1`` / ``…head2``), ``train/loss_align`` (the discrepancy in step B),
+``train/align_weight``, ``train/loss`` (``loss_cls + w · loss_align``) and
+``train/align/discrepancy_generator`` (the discrepancy in the last step C); ``train/source_acc``
+(ensemble, step A) is counted exactly by a torchmetrics accuracy. Because each batch
 takes ``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
 ``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p`` counts batches.
 """
@@ -38,10 +40,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
+from da.methods.param_groups import parameter_groups, pretrained_part, scaled_optimizer
 
 
 def discrepancy(logits_1: torch.Tensor, logits_2: torch.Tensor) -> torch.Tensor:
@@ -166,17 +170,18 @@ class MCDModule(AlignmentModule):
         if self.scheduler_factory is not None and self.scheduler_interval == "step":
             self._step_schedulers()
         loss_cls = (out_a["ce_1"] + out_a["ce_2"]) / 2
-        self.metrics["train_source_acc"](out_a["logits"], y_s)
-        self.log_dict({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
-                       "train/loss_align": disc_b, "train/align_weight": weight,
-                       "train/source_acc": self.metrics["train_source_acc"],
-                       "train/align/discrepancy_generator": disc_c,
-                       "train/align/loss_cls_head1": out_a["ce_1"],
-                       "train/align/loss_cls_head2": out_a["ce_2"]},
-                      on_step=False, on_epoch=True, batch_size=y_s.shape[0], sync_dist=True)
+        self.metrics["train_source_acc"].update(out_a["logits"], y_s)
+        self._add_train_logs({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
+                              "train/loss_align": disc_b, "train/align_weight": weight,
+                              "train/align/discrepancy_generator": disc_c,
+                              "train/align/loss_cls_head1": out_a["ce_1"],
+                              "train/align/loss_cls_head2": out_a["ce_2"]},
+                             batch_size=y_s.shape[0])
         return loss_cls
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()  # the epoch means of the step values
+        self._log_metric("train/source_acc", "train_source_acc")
         if self.scheduler_factory is not None and self.scheduler_interval != "step":
             self._step_schedulers()
 
@@ -194,24 +199,17 @@ class MCDModule(AlignmentModule):
         return "MCD classifier discrepancy"
 
     def configure_optimizers(self) -> Any:
-        # Generator: the pretrained part (text backbone, else the whole encoder) at
-        # lr · encoder_lr_scale, the rest of the encoder at lr. Classifiers: both heads at lr.
-        scaled = getattr(self.encoder, "backbone", self.encoder)
-        scaled_ids = {id(p) for p in scaled.parameters()}
-        scaled_params = [p for p in scaled.parameters() if p.requires_grad]
-        other_params = [p for p in self.encoder.parameters()
-                        if id(p) not in scaled_ids and p.requires_grad]
-        head_params = [p for p in [*self.head.parameters(), *self.head2.parameters()]
-                       if p.requires_grad]
-        opt_f = self.optimizer_factory([{"params": head_params}])
-        base_lr = opt_f.param_groups[0]["lr"]
-        groups = ([{"params": scaled_params, "lr": base_lr * self.encoder_lr_scale}]
-                  if scaled_params else [])
-        groups += [{"params": other_params, "lr": base_lr}] if other_params else []
-        if not groups:
+        # Generator: the pretrained part of the encoder at lr · encoder_lr_scale, then the rest of
+        # the encoder at lr (this group order is that of existing checkpoints). Heads: both at lr.
+        rest, *scaled = parameter_groups(self.encoder,
+                                         {pretrained_part(self.encoder): self.encoder_lr_scale})
+        generator = [group for group in (*scaled, rest) if group["params"]]
+        if not generator:
             raise ConfigError(f"method '{self.method}' (MCD) needs a trainable encoder: the "
                               f"generator has no parameters to train")
-        opt_g = self.optimizer_factory(groups)
+        heads = nn.ModuleList([self.head, self.head2])
+        opt_f = scaled_optimizer(self.optimizer_factory, parameter_groups(heads, {}))
+        opt_g = scaled_optimizer(self.optimizer_factory, generator)
         if self.scheduler_factory is None:
             return [opt_g, opt_f]
         schedulers = [{"scheduler": self.make_scheduler(opt),
