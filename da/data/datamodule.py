@@ -27,7 +27,7 @@ from da.data.cache import arrays_key, cache_root, cached_parts
 from da.data.featurize import TfidfFeaturizer
 from da.data.msda import MSDA
 from da.data.pipeline import InputPipeline, converts
-from da.data.sampling import EpochShuffle
+from da.data.sampling import EpochShuffle, LengthBuckets
 from da.data.splits import stratified_split
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError
@@ -58,6 +58,9 @@ class DomainPairDataModule(L.LightningDataModule):
             outputs are cached under ``cache_dir/msda`` (float16).
         cache_dir: cache root for ``denoiser`` outputs (``None``: ``$DA_CACHE_DIR`` or
             ``~/.cache/da``).
+        length_buckets: training batches of texts of similar length, drawn from pools of this
+            many batches (:class:`~da.data.sampling.LengthBuckets`; 0: off). Only for inputs
+            padded per batch (tokens, prefix states); it changes the batches, not their number.
     """
 
     def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
@@ -65,7 +68,7 @@ class DomainPairDataModule(L.LightningDataModule):
                  split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
                  num_workers: int = 0, shuffle_seed: int = 0,
                  eval_batch_size: int | None = None, denoiser: MSDA | None = None,
-                 cache_dir: str | None = None) -> None:
+                 cache_dir: str | None = None, length_buckets: int = 0) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
@@ -75,7 +78,7 @@ class DomainPairDataModule(L.LightningDataModule):
         self.encoder_input, self.data_dir = encoder_input, data_dir
         self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
         self.featurizer, self.num_workers = featurizer, num_workers
-        self.shuffle_seed = shuffle_seed
+        self.shuffle_seed, self.length_buckets = shuffle_seed, length_buckets
         self.denoiser, self.cache_dir = denoiser, cache_dir
         self.eval_batch_size = eval_batch_size or batch_size
         if self.eval_batch_size < 1:
@@ -168,7 +171,8 @@ class DomainPairDataModule(L.LightningDataModule):
         ``target_test``), batched as training batches are: ``(x, y)`` or, without labels, ``x``.
 
         ``shuffle``: the epoch's seeded order (:class:`EpochShuffle`; under DDP Lightning's
-        sampler). ``index``: only these rows, in this order. ``batch_size``: default
+        sampler); with ``length_buckets`` and a pipeline that knows its examples' lengths,
+        batches of similar length in a seeded order (:class:`LengthBuckets`). ``index``: only these rows, in this order. ``batch_size``: default
         ``data.batch_size`` when shuffling (training), ``data.eval_batch_size`` otherwise.
         """
         split = self.parts[part]
@@ -180,15 +184,21 @@ class DomainPairDataModule(L.LightningDataModule):
             dataset = ArrayDataset(*arrays)
         if index is not None:
             dataset = Subset(dataset, np.asarray(index).tolist())
+        size = batch_size or (self.batch_size if shuffle else self.eval_batch_size)
         trainer = getattr(self, "trainer", None)
-        sampler = None
-        if shuffle and (trainer is None or trainer.world_size == 1):  # DDP: Lightning's sampler
-            sampler = EpochShuffle(len(dataset), self.shuffle_seed,
-                                   trainer.current_epoch if trainer is not None else 0)
-        return DataLoader(dataset, batch_size=batch_size or (
-                              self.batch_size if shuffle else self.eval_batch_size),
-                          shuffle=shuffle and sampler is None, sampler=sampler,
-                          num_workers=self.num_workers, collate_fn=collate)
+        if not shuffle or (trainer is not None and trainer.world_size > 1):  # DDP: Lightning's
+            return DataLoader(dataset, batch_size=size, shuffle=shuffle,  # distributed sampler
+                              num_workers=self.num_workers, collate_fn=collate)
+        epoch = trainer.current_epoch if trainer is not None else 0
+        lengths = self.pipeline.lengths if self.pipeline is not None else None
+        if lengths is not None and self.length_buckets and index is None:
+            buckets = LengthBuckets(lengths(split.x), size, self.shuffle_seed, epoch,
+                                    pool=self.length_buckets)
+            return DataLoader(dataset, batch_sampler=buckets, num_workers=self.num_workers,
+                              collate_fn=collate)
+        return DataLoader(dataset, batch_size=size, num_workers=self.num_workers,
+                          sampler=EpochShuffle(len(dataset), self.shuffle_seed, epoch),
+                          collate_fn=collate)
 
     def train_dataloader(self) -> CombinedLoader:
         loaders = {"source": self.loader("source_train", shuffle=True),

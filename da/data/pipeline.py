@@ -12,13 +12,15 @@ after that is the encoder's business. The encoder side builds an ``InputPipeline
 * ``collate(items) -> batch``: how the DataLoader turns items into a batch (e.g. tokenizing
   texts); ``None``: tensor parts are served a whole batch at a time, anything else through
   PyTorch's default collation;
-* ``input_dim``: the size of the vectors ``convert`` makes (``None``: unchanged).
+* ``input_dim``: the size of the vectors ``convert`` makes (``None``: unchanged);
+* ``lengths(encoder inputs of one part) -> lengths``: for inputs padded per batch, the length
+  of each example, so that training batches can group similar lengths (``data.length_buckets``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 #: encoder input -> the domain modalities the data side can turn into it
 CONVERSIONS = {"vectors": ("vectors", "text", "images"),  # text: tf-idf; images: flattened
@@ -37,3 +39,4 @@ class InputPipeline:
     convert: Callable[[list], Any] | None = None
     collate: Callable[[list], Any] | None = None
     input_dim: int | None = None
+    lengths: Callable[[Any], Sequence[int]] | None = None

@@ -8,8 +8,9 @@ the run got there in one go or was resumed from the checkpoint of epoch ``k - 1`
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import Sampler
 
@@ -42,3 +43,43 @@ class EpochShuffle(Sampler[int]):
 
     def __len__(self) -> int:
         return self.n
+
+
+class LengthBuckets(Sampler[list[int]]):
+    """Shuffled batches of examples of similar length, so that padding to the longest example
+    of a batch wastes little (text batches padded per batch: tokens, prefix states).
+
+    Each pass draws the permutation of :class:`EpochShuffle` (seeded by ``(seed, epoch, pass)``,
+    so resumed runs repeat it), cuts it into pools of ``pool`` batches, sorts each pool by length
+    (stable), cuts it into batches and shuffles the order of all batches. Every example is served
+    once per pass and the number of batches is ``ceil(n / batch_size)``, as without buckets.
+
+    Args:
+        lengths: length of each example (tokens, or characters as a proxy).
+        batch_size: examples per batch.
+        seed, epoch: as for :class:`EpochShuffle`.
+        pool: batches per pool: larger pools pad less, smaller ones keep batches more random.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, epoch: int = 0,
+                 pool: int = 50) -> None:
+        self.lengths = torch.as_tensor(np.asarray(lengths, dtype=np.int64))
+        self.batch_size, self.pool = batch_size, max(1, pool)
+        self.order = EpochShuffle(len(self.lengths), seed, epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.order.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator().manual_seed(
+            (self.order.seed * 1_000_003 + self.order.epoch * 10_007 + self.order.draws) % 2**63
+            + 1)
+        order = torch.tensor(list(iter(self.order)), dtype=torch.long)
+        batches = []
+        for pool in order.split(self.batch_size * self.pool):
+            by_length = pool[torch.sort(self.lengths[pool], stable=True).indices]
+            batches += [b.tolist() for b in by_length.split(self.batch_size)]
+        return iter([batches[i] for i in torch.randperm(len(batches), generator=generator)])
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -60,8 +61,8 @@ def text_encoding(backbone: HFBackbone, top: nn.Module, cache: bool = True,
             log.warning("%s; prefix cache off, every step runs the whole backbone", exc)
         else:
             return cached_prefix_states(backbone, top, PrefixCache(cache_dir))
-    return TextEncoding(TextEncoder(backbone, top), InputPipeline(collate=TextCollate(
-        backbone.tokenize)))
+    return TextEncoding(TextEncoder(backbone, top), InputPipeline(
+        collate=TextCollate(backbone.tokenize), lengths=lambda texts: [len(t) for t in texts]))
 
 
 def cached_features(backbone: HFBackbone, top: nn.Module, cache: FeatureCache) -> TextEncoding:
@@ -85,4 +86,5 @@ def cached_prefix_states(backbone: HFBackbone, top: nn.Module,
             dim=backbone.out_dim))
 
     return TextEncoding(PrefixCachedTextEncoder(backbone, top),
-                        InputPipeline(convert=convert, collate=PrefixCollate()), cache)
+                        InputPipeline(convert=convert, collate=PrefixCollate(),
+                                      lengths=lambda states: np.diff(states.offsets)), cache)
