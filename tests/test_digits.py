@@ -17,8 +17,7 @@ from da.data.digits import Mnist, Usps, parse_idx, resize
 from da.data.types import DomainData, Split
 from da.encoders.lenet import LeNetEncoder
 from da.errors import ConfigError, DataError
-from tests.conftest import majority_rate
-from tests.test_train_e2e import da_train, run_dirs
+from tests.helpers import da_train, majority_rate, run_dirs
 
 # Class counts (digits 0..9) from each dataset's PROVENANCE.md.
 JDA_MNIST = [196, 227, 207, 202, 196, 179, 191, 206, 195, 201]

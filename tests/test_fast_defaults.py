@@ -12,7 +12,7 @@ from da.data.batching import ArrayDataset, TensorBatchDataset, already_batched
 from da.data.sampling import EpochShuffle
 from da.progress import ThrottledProgressBar
 
-from tests.conftest import QUICK
+from tests.helpers import QUICK
 
 
 def test_batched_fetch_gives_the_per_item_batches():

@@ -13,8 +13,7 @@ from torch import nn
 from da.errors import ConfigError
 from da.losses import MMDLoss
 from da.methods.mcd import MCDModule, discrepancy
-from tests.conftest import majority_rate
-from tests.test_extending import TINY, da_train, metrics_of, run_of
+from tests.helpers import TINY, da_train, majority_rate, metrics_of, run_of
 
 
 class TinyEncoder(nn.Module):
@@ -208,11 +207,12 @@ def test_new_method_trains_end_to_end(data_dir, tmp_path, method):
     # jmmd at its tuned weight 3 collapses the features to a constant within these 25 steps
     # (loss_align 0, source val 0.57); the plumbing checked here runs it at weight 1
     weight = ["method.weight.value=1"] if method == "jmmd" else []
-    result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5", *weight], tmp_path)
+    result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5", *weight],
+                      tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = metrics_of(tmp_path)
+    metrics = metrics_of(tmp_path / "out")
     # bow_electronics' 300 test examples: a constant predictor gets 0.503 (measured: 0.597-0.680)
-    majority = majority_rate(run_of(tmp_path))
+    majority = majority_rate(run_of(tmp_path / "out"))
     assert metrics["test/target_acc"] >= majority + 0.05, (metrics["test/target_acc"], majority)
     for key in ("train/loss", "train/loss_cls", "train/loss_align", "train/align_weight",
                 "val/source_acc", "test/target_loss"):

@@ -16,11 +16,9 @@ from da.data.datamodule import DomainPairDataModule, check_compatible
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError, TrainingError
 from da.selection.callback import NAMES as VALIDATORS
-from tests.conftest import QUICK, REPO
+from tests.helpers import METHODS, QUICK, REPO
 
-
-#: Every method config and every selection rule's monitored score.
-METHODS = sorted(p.stem for p in (REPO / "conf" / "method").glob("*.yaml"))
+#: Every selection rule's monitored score.
 RULE_MONITORS = {p.stem: (OmegaConf.load(p).get("checkpoint") or {}).get("monitor")
                  for p in (REPO / "conf" / "selection").glob("*.yaml")}
 #: Logged metrics that read target labels (the oracles): they must change with them, nothing

@@ -20,9 +20,7 @@ from da.selection.checkpoint import SelectionCheckpoint
 from da.selection.diagnostics import a_distance
 from da.selection.embedding import embedding_plot
 from da.selection.features import Outputs, class_logits
-from tests.conftest import QUICK, REPO
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from tests.helpers import PNG_SIGNATURE, QUICK, REPO
 
 
 # ----------------------------------------------------------------------------- validators

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.conftest import QUICK, REPO, majority_rate
+from tests.helpers import QUICK, da_train, majority_rate, run_dirs
 
 METHODS = ["source_only", "dann", "mmd", "coral"]
-
-
-def da_train(args: list[str], out, cwd=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DA_OUTPUT_DIR=str(out))
-    return subprocess.run([sys.executable, "-m", "da.train", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd or REPO, timeout=300)
-
-
-def run_dirs(out) -> list:
-    return sorted(p.parent for p in out.rglob("metrics.json"))
 
 
 @pytest.mark.slow
