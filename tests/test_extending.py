@@ -1,5 +1,5 @@
-"""Extending `da` from outside the package (docs/EXTENDING.md), its errors, and every added method
-end to end on a real pair through the CLI."""
+"""Extending `da` from outside the package (docs/EXTENDING.md): the documented example trains
+through the CLI, composes with a built-in loss, and a user loss's mistakes get clear errors."""
 
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from lightning.pytorch.utilities import CombinedLoader
 
 from da.errors import ConfigError, TrainingError
 from da.methods.alignment import AlignmentModule
-from tests.helpers import (REPO, TINY, assert_clean_error, da_train, majority_rate, metrics_of,
-                           run_of)
+from tests.helpers import REPO, TINY, assert_clean_error, da_train, metrics_of
 
 SEARCHPATH = "hydra.searchpath=[file://mine/conf]"
-METHODS = ["entropy", "bnm", "mcc", "dann_entropy"]
 
 
 def write_doc_example(root: Path) -> list[Path]:
@@ -123,26 +121,3 @@ def test_non_finite_loss_names_the_loss_class(tmp_path):
     with pytest.raises(TrainingError, match=r"step 0 .*method 'mine' \(alignment loss _Constant\)"
                                             r".*loss_align is NaN/Inf"):
         _fit_tiny(_Constant(torch.tensor(float("inf"))), tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("method", METHODS)
-def test_added_method_trains_end_to_end(data_dir, tmp_path, method):
-    result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5"], tmp_path / "out",
-                      cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = metrics_of(tmp_path / "out")
-    # It learned the source task with the alignment term on: the 30 source validation examples
-    # are balanced (a constant predictor: 0.5; measured after 5 epochs: 0.70-0.73). Target
-    # accuracy is no bound here: on 300 examples these methods stay near the majority rate
-    # (entropy: 0.50-0.52 for 1-20 epochs), so the test checks that the reported number is the
-    # final model's accuracy on the target test part instead.
-    majority = majority_rate(run_of(tmp_path / "out"), "source_val")
-    assert metrics["val/source_acc"] >= majority + 0.1, (metrics["val/source_acc"], majority)
-    assert metrics["test/target_acc"] == pytest.approx(metrics["val/target_acc_oracle"], abs=1e-6)
-    assert math.isfinite(metrics["train/loss_align"]) and metrics["train/loss_align"] != 0.0
-    assert f"[da] {method}-bow_dvd_to_bow_electronics-s0" in result.stdout
-    if method == "dann_entropy":
-        for key in ("dann/disc_acc", "dann/grl_coeff", "dann/loss", "entropy/loss"):
-            assert f"train/align/{key}" in metrics, key
-        assert metrics["train/align/entropy/weight"] == pytest.approx(0.01)  # the yaml's
