@@ -21,7 +21,7 @@ from da.selection.features import Outputs, class_logits
 from tests.helpers import PNG_SIGNATURE, QUICK, REPO
 
 
-# ----------------------------- wiring
+# ----------------------------------------------------------------------------- wiring
 def _outputs(n: int, rng: np.random.Generator) -> Outputs:
     return Outputs(rng.normal(size=(n, 4)), rng.normal(size=(n, 2)), rng.integers(0, 2, n))
 
@@ -62,7 +62,7 @@ def test_mcd_logits_are_the_ensemble_of_both_heads():
     assert torch.allclose(class_logits(module, module.encoder(x)), module(x))
 
 
-# ------------------------- end to end
+# ----------------------------------------------------------------------------- end to end
 def _run(compose_cfg, tmp_path: Path, overrides: list[str], capsys) -> tuple[dict, str]:
     from da.train import train
     cfg = compose_cfg([*QUICK, "logger=csv", *overrides])

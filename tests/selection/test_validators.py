@@ -108,12 +108,3 @@ def test_prior_kl_ignores_classes_absent_from_the_source_and_survives_a_dead_cla
     assert np.isfinite(V.prior_kl(dead, labels))
     with pytest.raises(V.MissingValidator, match="prior_kl"):
         V.prior_kl(np.zeros((0, 2)), labels)
-
-
-# ----------------------------------------------------------------------------- diagnostics
-
-
-# ----------------------------------------------------------------------------- wiring
-
-
-# ----------------------------------------------------------------------------- end to end
