@@ -1,4 +1,5 @@
-"""Shared fixtures: real data from $DA_DATA_DIR, Hydra composition, offline environment."""
+"""Test environment (real data from $DA_DATA_DIR, offline, a session feature cache, torch threads
+per xdist worker) and the shared fixtures. Shared non-fixture code is in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -6,23 +7,19 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf
 
-from da.build import build_datamodule
 from da.train import compose_config
+from tests.helpers import DATA_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("DA_DATA_DIR", str(REPO.parent / "shared" / "datasets"))
+os.environ.setdefault("DA_DATA_DIR", str(DATA_DIR))
 os.environ["HF_HUB_OFFLINE"] = "1"
 # Feature caches of this test session stay out of ~/.cache (and are shared across its tests).
 os.environ["DA_CACHE_DIR"] = tempfile.mkdtemp(prefix="da-test-cache-")
 os.environ["WANDB_MODE"] = "offline"
 os.environ["WANDB_SILENT"] = "true"
-DATA_DIR = Path(os.environ["DA_DATA_DIR"])
 # Under pytest-xdist (``-n auto`` in setup.cfg) each worker gets its share of the cores; torch
 # would otherwise start one thread per core in every worker, and the workers would fight over them.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
@@ -30,24 +27,6 @@ if _WORKERS > 1:
     _THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
     torch.set_num_threads(_THREADS)
     os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))  # and the da-train subprocesses
-
-#: A small, quick real pair for end-to-end tests.
-QUICK = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
-         "target.max_examples=400", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
-
-
-def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:
-    """Share of the most frequent class in one data part of a run (default: the target test part
-    it is tested on): the best accuracy a constant predictor gets there, i.e. what an accuracy
-    bound has to beat.
-
-    ``run`` is a run directory (its resolved ``config.yaml``) or a composed config; the parts are
-    built from it as the run builds them (same ``max_examples``, split seeds, validation share).
-    """
-    cfg = run if isinstance(run, DictConfig) else OmegaConf.load(Path(run) / "config.yaml")
-    cfg = OmegaConf.merge(cfg, {"data": {"denoiser": None}})  # labels do not depend on it
-    counts = np.bincount(build_datamodule(cfg).parts[part].y)
-    return float(counts.max() / counts.sum())
 
 
 @pytest.fixture(autouse=True)

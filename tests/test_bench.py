@@ -9,7 +9,7 @@ import yaml
 
 from da.bench import main, reference_row, with_reference
 from da.compare import Table
-from tests.conftest import majority_rate
+from tests.helpers import majority_rate
 
 
 def test_reference_row_follows_the_table_pairs_and_averages_what_it_has():

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import QUICK
-from tests.test_train_e2e import da_train
-
-
-def assert_clean_error(result, *fragments: str) -> None:
-    assert result.returncode != 0
-    text = result.stdout + result.stderr
-    assert "Traceback" not in text, text[-3000:]
-    for fragment in fragments:
-        assert fragment in text, text[-3000:]
+from tests.helpers import QUICK, assert_clean_error, da_train
 
 
 def test_unknown_domain_lists_options(tmp_path):

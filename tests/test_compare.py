@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from da import compare
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 ACC = {  # (method, source, target) -> test/target_acc of seeds 0, 1, 2
     ("source_only", "bow_dvd", "bow_books"): [0.70, 0.72, 0.71],

@@ -14,10 +14,10 @@ from omegaconf import OmegaConf
 
 from da.data.base import DomainSource
 from da.train import CONFIG_DIR
+from tests.helpers import METHODS
 
 CONF = Path(CONFIG_DIR)
 DOMAINS = sorted(p.stem for p in (CONF / "domain").glob("*.yaml"))
-METHODS = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
 ENCODERS = sorted(p.stem for p in (CONF / "encoder").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 #: Methods whose loss reads only the target predictions (logits_t): no gradient to f_s.

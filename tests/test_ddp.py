@@ -28,8 +28,7 @@ from da.losses.mmd import MMDLoss
 from da.methods.alignment import AlignmentModule
 from da.methods.distributed import gather_batch, world_size
 from da.schedules import Constant
-from tests.conftest import QUICK, majority_rate
-from tests.test_train_e2e import da_train, run_dirs
+from tests.helpers import METHODS, QUICK, da_train, majority_rate, run_dirs
 
 WORLD = 2
 #: One CPU process per rank, small per-device batches (the case method.gather is for).
@@ -227,7 +226,6 @@ def test_gather_needs_a_loss_that_supports_it(compose_cfg):
 
 
 def test_every_method_with_a_loss_declares_gather_off(compose_cfg):
-    from tests.test_configs import METHODS
     for method in METHODS:
         cfg = compose_cfg([f"method={method}"])
         if cfg.method.loss is not None:

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from da.data.sampling import EpochShuffle
-from tests.conftest import QUICK
-from tests.test_train_e2e import da_train
+from tests.helpers import QUICK, da_train
 
 # dropout makes the global random state matter; 4 epochs of 7 steps (max(360, 400) / 64)
 RUN = [*QUICK, "method=dann", "trainer.max_epochs=4", "encoder.model.dropout=0.3",
        "diagnostics.a_distance=true"]  # diag/a_distance_init must survive the resume too
 
 
-def metrics_of(run_dir) -> dict:
+def comparable_metrics(run_dir) -> dict:
+    """metrics.json of a run without its timings and provenance (time/*, meta/*)."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return {k: v for k, v in metrics.items() if not k.startswith(("time/", "meta/"))}
 
@@ -40,7 +40,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(data_dir, tmp_path):
     result = da_train([*RUN, f"hydra.run.dir={killed}", "resume=true"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resuming from" in result.stdout + result.stderr
-    resumed, reference = metrics_of(killed), metrics_of(straight)
+    resumed, reference = comparable_metrics(killed), comparable_metrics(straight)
     assert resumed["train/steps"] == 28
     assert resumed == reference
 
@@ -52,7 +52,7 @@ def test_same_seed_gives_identical_metrics_and_records_provenance(data_dir, tmp_
         result = da_train([*RUN, "trainer.max_epochs=2", f"hydra.run.dir={tmp_path / name}"],
                           tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
-        runs.append(metrics_of(tmp_path / name))
+        runs.append(comparable_metrics(tmp_path / name))
     assert runs[0] == runs[1] and "test/target_acc" in runs[0]
     meta = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert meta["meta/da_version"] and meta["meta/torch"] == torch.__version__

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # Runs `da.train` with every socket connection and name lookup to a non-local address refused
 # and written to a log file (one line per attempt).

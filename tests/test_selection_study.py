@@ -8,7 +8,7 @@ import importlib.util
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 spec = importlib.util.spec_from_file_location("selection_study",
                                               REPO / "scripts" / "selection_study.py")

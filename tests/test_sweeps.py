@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from da import compare
-from tests.conftest import majority_rate
+from tests.helpers import job_dirs, majority_rate, multirun, sweep_dir
 
-#: Small, quick real pair (about 1.5 s of training per job on 2 CPU cores).
-SMALL = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
-         "target.max_examples=400", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
-#: Target accuracy over the majority rate (0.5025) that a job of SMALL must reach after 3 epochs
+#: Target accuracy over the majority rate (0.5025) that a job of SWEEP_PAIR (tests/helpers.py)
+#: must reach after 3 epochs
 #: (measured: source_only 0.660, coral 0.658; after 1 epoch only 0.54, too close to it).
 MARGIN = 0.08
 
@@ -31,23 +26,6 @@ def needs(*modules: str) -> None:
     """Skip unless the sweep extra (`pip install -e ".[sweep]"`) provides these modules."""
     for module in modules:
         pytest.importorskip(module, reason='needs the sweep extra: pip install -e ".[sweep]"')
-
-
-def multirun(args: list[str], out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``da-train -m SMALL args`` writing under ``out`` (DA_OUTPUT_DIR)."""
-    env = dict(os.environ, DA_OUTPUT_DIR=str(out), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "da.train", "-m", *SMALL, *args],
-                          capture_output=True, text=True, env=env, cwd=out, timeout=300)
-
-
-def sweep_dir(out: Path) -> Path:
-    (sweep,) = (out / "multirun").iterdir()
-    return sweep
-
-
-def job_dirs(sweep: Path) -> list[Path]:
-    return sorted((p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: int(p.name.split("_", 1)[0]))
 
 
 def metric(run: Path, key: str = "test/target_acc") -> float:

@@ -14,8 +14,7 @@ from da.encoders.hf import HFBackbone, TextEncoder
 from da.encoders.model_path import resolve_model
 from da.encoders.mlp import MLPEncoder
 from da.errors import ConfigError
-from tests.conftest import majority_rate
-from tests.test_train_e2e import da_train, run_dirs
+from tests.helpers import da_train, majority_rate, run_dirs
 
 TEXTS = ["a wonderful, moving film", "the battery died after two days", "", "ok"]
 

@@ -25,7 +25,7 @@ from da.data.movies import ImdbSubset, PolarityV2, RtPolarity
 from da.data.registry import DATASETS, Source, find_datasets, published
 from da.data.sentences import CustomerReviews, UciSentences
 from da.errors import DataError
-from tests.conftest import DATA_DIR
+from tests.helpers import DATA_DIR
 
 
 class Mirror(BaseHTTPRequestHandler):

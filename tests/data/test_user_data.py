@@ -14,8 +14,7 @@ from da.data.datamodule import check_compatible
 from da.data.files import FeatureFile, TextFile
 from da.data.types import DomainData, Split
 from da.errors import DataError
-from tests.conftest import majority_rate
-from tests.test_extending import da_train
+from tests.helpers import da_train, majority_rate
 
 POSITIVE = ["great", "excellent", "love", "wonderful", "good"]
 NEGATIVE = ["bad", "awful", "hate", "poor", "terrible"]
@@ -275,7 +274,8 @@ def test_path_is_mandatory(compose_cfg):
 
 def test_file_domain_errors_through_the_cli(tmp_path):
     (tmp_path / "a.csv").write_text("review,label\nnice,positive\n")
-    result = da_train(["source=file", "source.path=a.csv", "target=cr", "encoder=mlp"], tmp_path)
+    result = da_train(["source=file", "source.path=a.csv", "target=cr", "encoder=mlp"],
+                      tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 2
     assert "a.csv: no column 'text' (text_column); columns found: ['review', 'label']" \
         in result.stderr

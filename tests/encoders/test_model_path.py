@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from da.encoders import model_path as packaged
+from da.encoders import model_path
 from da.encoders.model_path import PACKAGED_MODELS, SplitZipModel, packaged_model_path
 from da.errors import ConfigError
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 WEIGHTS = bytes(range(256)) * 40
 
 
@@ -64,7 +64,7 @@ def test_pieces_are_joined_unpacked_and_checked(site, tmp_path, monkeypatch):
     assert (folder / "weights.bin").read_bytes() == WEIGHTS
     assert (folder / "config.json").read_text() == '{"model_type": "tiny"}'
     # assembled once: later calls use the folder without the pieces
-    monkeypatch.setattr(packaged, "find_pieces", lambda m: pytest.fail("assembled again"))
+    monkeypatch.setattr(model_path, "find_pieces", lambda m: pytest.fail("assembled again"))
     assert packaged_model_path("tiny", cache_dir=tmp_path / "cache") == str(folder)
 
 

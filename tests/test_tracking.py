@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from da.tracking import WandbLogger, flatten, run_metadata, unreachable_reason
-from tests.test_sweeps import job_dirs, multirun, sweep_dir
+from tests.helpers import job_dirs, multirun, sweep_dir
 
 
 def records(path: Path) -> Iterator[Any]:

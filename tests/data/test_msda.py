@@ -11,7 +11,7 @@ from da.data.cache import arrays_key
 from da.data.msda import MSDA, msda_layer
 from da.errors import ConfigError
 
-from tests.conftest import QUICK
+from tests.helpers import QUICK
 
 
 def test_closed_form_equals_least_squares_on_many_corrupted_copies():

@@ -18,7 +18,7 @@ from da.encoders.hf import HFBackbone, TextEncoder
 from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.encoders.mlp import MLPEncoder
 from da.errors import ConfigError
-from tests.test_train_e2e import da_train, run_dirs
+from tests.helpers import da_train, run_dirs
 
 TEXTS = ["a wonderful, moving film", "the battery died after two days, and support never called",
          "", "ok", "word " * 40]

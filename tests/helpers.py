@@ -1,0 +1,118 @@
+"""Shared test code (no tests here): paths, small real-data runs, `da-train` in a subprocess,
+reading its run directories, and Hydra sweeps.
+
+Test modules import from here (and the losses' tests from ``tests/losses/reference.py`` and
+``tests/losses/inputs.py``), never from another test module. ``tests/conftest.py`` holds the
+environment setup and the fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from da.build import build_datamodule
+
+#: The repository root (what `da-train` runs in by default, where ``tests.faults`` imports from).
+REPO = Path(__file__).resolve().parent.parent
+#: The real datasets: $DA_DATA_DIR, by default ../shared/datasets next to the repository
+#: (conftest.py sets DA_DATA_DIR to this for the whole session, subprocesses included).
+DATA_DIR = Path(os.environ.get("DA_DATA_DIR", REPO.parent / "shared" / "datasets"))
+#: Every method config (conf/method/<name>.yaml).
+METHODS = sorted(p.stem for p in (REPO / "conf" / "method").glob("*.yaml"))
+
+#: A small, quick real pair for end-to-end tests.
+QUICK = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=400",
+         "target.max_examples=400", "trainer.max_epochs=2", "trainer.enable_progress_bar=false"]
+#: Tiny real pair (one epoch, 300 examples per part): each run takes a few seconds.
+TINY = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "source.max_examples=300",
+        "target.max_examples=300", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+#: Small, quick real pair every sweep of `multirun` starts from (about 1.5 s of training per job
+#: on 2 CPU cores).
+SWEEP_PAIR = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp",
+              "source.max_examples=400", "target.max_examples=400", "trainer.max_epochs=1",
+              "trainer.enable_progress_bar=false"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:
+    """Share of the most frequent class in one data part of a run (default: the target test part
+    it is tested on): the best accuracy a constant predictor gets there, i.e. what an accuracy
+    bound has to beat.
+
+    ``run`` is a run directory (its resolved ``config.yaml``) or a composed config; the parts are
+    built from it as the run builds them (same ``max_examples``, split seeds, validation share).
+    """
+    cfg = run if isinstance(run, DictConfig) else OmegaConf.load(Path(run) / "config.yaml")
+    cfg = OmegaConf.merge(cfg, {"data": {"denoiser": None}})  # labels do not depend on it
+    counts = np.bincount(build_datamodule(cfg).parts[part].y)
+    return float(counts.max() / counts.sum())
+
+
+# --- `da-train` in a subprocess, and what it writes --------------------------------------------
+
+def da_train(args: list[str], out: Path, cwd: Path | None = None, pythonpath: str | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m da.train ARGS`` with its outputs under ``out`` (DA_OUTPUT_DIR).
+
+    It runs in ``cwd`` (default: the repository root); ``pythonpath`` is put in front of
+    PYTHONPATH (e.g. ``"mine"``, relative to ``cwd``, for the user's own modules of
+    docs/EXTENDING.md); ``env`` holds further environment variables.
+    """
+    variables = dict(os.environ, DA_OUTPUT_DIR=str(out), **(env or {}))
+    if pythonpath:
+        variables["PYTHONPATH"] = os.pathsep.join(
+            p for p in (pythonpath, os.environ.get("PYTHONPATH")) if p)
+    return subprocess.run([sys.executable, "-m", "da.train", *args], capture_output=True,
+                          text=True, env=variables, cwd=cwd or REPO, timeout=300)
+
+
+def run_dirs(out: Path) -> list[Path]:
+    """The run directories under ``out`` (those with a metrics.json), sorted."""
+    return sorted(p.parent for p in out.rglob("metrics.json"))
+
+
+def run_of(out: Path) -> Path:
+    """The one run directory under ``out``."""
+    (run,) = run_dirs(out)
+    return run
+
+
+def metrics_of(out: Path) -> dict:
+    """metrics.json of the one run under ``out``."""
+    return json.loads((run_of(out) / "metrics.json").read_text())
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """A failed command with a clear message: non-zero exit, no stack trace, every fragment."""
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text[-3000:]
+    for fragment in fragments:
+        assert fragment in text, text[-3000:]
+
+
+# --- sweeps: `da-train -m` -----------------------------------------------------------------------
+
+def multirun(args: list[str], out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``da-train -m SWEEP_PAIR args`` run in ``out``, writing under ``out`` (DA_OUTPUT_DIR)."""
+    return da_train(["-m", *SWEEP_PAIR, *args], out, cwd=out, env=env)
+
+
+def sweep_dir(out: Path) -> Path:
+    """The one sweep directory of a `multirun` into ``out``."""
+    (sweep,) = (out / "multirun").iterdir()
+    return sweep
+
+
+def job_dirs(sweep: Path) -> list[Path]:
+    """The job directories of a sweep, in job order."""
+    return sorted((p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: int(p.name.split("_", 1)[0]))
