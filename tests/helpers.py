@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,17 @@ def job_dirs(sweep: Path) -> list[Path]:
     """The job directories of a sweep, in job order."""
     return sorted((p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")),
                   key=lambda p: int(p.name.split("_", 1)[0]))
+
+
+def write_doc_example(root: Path) -> list[Path]:
+    """Write every code block of docs/EXTENDING.md whose first line is ``# mine/<file>``."""
+    doc = (REPO / "docs" / "EXTENDING.md").read_text()
+    written = []
+    for block in re.findall(r"```\w*\n(.*?)```", doc, flags=re.S):
+        match = re.match(r"# (mine/\S+)\n", block)
+        if match:
+            path = root / match.group(1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block)
+            written.append(path)
+    return written
