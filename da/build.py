@@ -134,12 +134,13 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
 
 
 def check_gather(cfg: DictConfig, alignment: nn.Module | None) -> bool:
-    """``method.gather`` (default false), checked against the loss: a ConfigError before training.
+    """``method.gather`` (false in conf/base/method.yaml), checked against the loss: a ConfigError
+    before training.
 
     Gathering needs an alignment loss whose every part allows it (``supports_gather``, see
     da/losses/base.py). On one process it changes nothing.
     """
-    gather = cfg.method.get("gather", False)
+    gather = cfg.method.gather
     if not isinstance(gather, bool):
         raise ConfigError(f"method.gather must be true or false, got {gather!r}.")
     if not gather:
