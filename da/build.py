@@ -86,7 +86,10 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         align_weight=build(cfg.method.weight, "method.weight"),
         optimizer=build(cfg.optimizer, "optimizer"),
         scheduler=build(cfg.scheduler, "scheduler"),
-        method=cfg.method.name, **OmegaConf.to_container(cfg.model, resolve=True))
+        scheduler_interval=cfg.scheduler_interval,
+        head_hidden_dims=OmegaConf.to_container(cfg.head.hidden_dims, resolve=True),
+        encoder_lr_scale=cfg.encoder.lr_scale, alignment_lr_scale=cfg.method.alignment_lr_scale,
+        method=cfg.method.name)
     model.gather = check_gather(cfg, model.alignment)  # method.gather: DDP global batch
     try:  # fail now, not after data loading in fit, on e.g. a negative learning rate
         model.configure_optimizers()
@@ -96,12 +99,13 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
 
 
 def check_gather(cfg: DictConfig, alignment: nn.Module | None) -> bool:
-    """``method.gather`` (default false), checked against the loss: a ConfigError before training.
+    """``method.gather`` (false in conf/base/method.yaml), checked against the loss: a ConfigError
+    before training.
 
     Gathering needs an alignment loss whose every part allows it (``supports_gather``, see
     da/losses/base.py). On one process it changes nothing.
     """
-    gather = cfg.method.get("gather", False)
+    gather = cfg.method.gather
     if not isinstance(gather, bool):
         raise ConfigError(f"method.gather must be true or false, got {gather!r}.")
     if not gather:

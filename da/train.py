@@ -26,7 +26,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
-from da.errors import DAError
+from da.errors import ConfigError, DAError
 from da.provenance import run_provenance
 from da.resume import resume_checkpoint
 from da.reporting import flat_metrics, summary, write_metrics
@@ -37,10 +37,18 @@ log = logging.getLogger("da.train")
 #: The repository's conf/ (the package is installed in editable mode, see the README).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
+#: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now.
+RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
+           "model.encoder_lr_scale": "encoder.lr_scale",
+           "model.alignment_lr_scale": "method.alignment_lr_scale",
+           "model.scheduler_interval": "scheduler_interval"}
+
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     """Run one training job and return its flat metrics (also written to ``metrics.json``)."""
     start = time.perf_counter()
+    if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
+        raise ConfigError(renamed_message("model"))
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -79,6 +87,7 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     For notebooks, scripts and tests that call :func:`train` without the CLI: the ``hydra`` node
     is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result.
     """
+    check_renamed(overrides)
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -89,6 +98,26 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     with open_dict(cfg):
         del cfg.hydra
     return cfg
+
+
+def renamed_message(key: str) -> str:
+    """Where the keys of the former ``model`` node went, for an error about ``key``."""
+    moved = ", ".join(f"{old} -> {new}" for old, new in RENAMED.items())
+    head = f"'{key}' is now '{RENAMED[key]}'" if key in RENAMED else \
+        f"'{key}': there is no 'model' node any more"
+    return f"{head} (the former 'model' node was split up: {moved})."
+
+
+def check_renamed(overrides: list[str]) -> None:
+    """A ConfigError naming the new key for an override of a key of the former ``model`` node.
+
+    Hydra alone would answer ``model.head_hidden_dims=[50]`` with "Key 'model' is not in struct"
+    and suggest ``+model.head_hidden_dims=[50]``, which adds a key that nothing reads.
+    """
+    for override in overrides:
+        key = override.lstrip("+~").split("=", 1)[0]
+        if key == "model" or key.startswith("model."):
+            raise ConfigError(renamed_message(key))
 
 
 def launch_rank_zero() -> bool:
@@ -124,6 +153,11 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    try:
+        check_renamed(sys.argv[1:])
+    except DAError as exc:
+        print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     _hydra_main()
 
 

@@ -73,3 +73,11 @@ def test_missing_mandatory_value_names_the_key(tmp_path):
     result = da_train(["target=file", "encoder=mlp"], tmp_path)
     assert result.returncode == 2
     assert_clean_error(result, "missing value for 'target.path'")
+
+
+@pytest.mark.parametrize("override,new", [("model.head_hidden_dims=[50]", "head.hidden_dims"),
+                                          ("+model.scheduler_interval=step", "scheduler_interval")])
+def test_a_key_of_the_former_model_node_names_its_new_key(tmp_path, override, new):
+    result = da_train([override], tmp_path)
+    assert result.returncode == 2
+    assert_clean_error(result, f"is now '{new}'", "the former 'model' node was split up")

@@ -67,7 +67,7 @@ def test_ddp_cli_trains_on_two_cpu_processes(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_gather_without_alignment_loss_fails_before_any_process_starts(data_dir, tmp_path):
-    result = da_train([*QUICK, *DDP, "method=source_only", "+method.gather=true"], tmp_path)
+    result = da_train([*QUICK, *DDP, "method=source_only", "method.gather=true"], tmp_path)
     assert result.returncode == 2
     assert "method.gather=true but method 'source_only' has no alignment loss" in result.stderr
     assert "Traceback" not in result.stderr
@@ -219,7 +219,7 @@ def test_gather_needs_a_loss_that_supports_it(compose_cfg):
                                               r"method.gather=false"):
             check_gather(cfg, loss)
     with pytest.raises(ConfigError, match="has no alignment loss"):
-        check_gather(compose_cfg(["method=source_only", "+method.gather=true"]), None)
+        check_gather(compose_cfg(["method=source_only", "method.gather=true"]), None)
     with pytest.raises(ConfigError, match="must be true or false"):
         check_gather(compose_cfg(["method=mmd", "method.gather=sometimes"]), MMDLoss())
     assert check_gather(compose_cfg(["method=mmd"]), _RankLocalLoss()) is False  # default off

@@ -71,7 +71,7 @@ def test_optim_group_composes_the_papers_protocol(compose_cfg):
     cfg = compose_cfg(["optim=sgd_annealed", "encoder=mlp", "source=bow_books",
                        "target=bow_kitchen"])
     assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.optimizer.momentum == 0.9
-    assert cfg.scheduler._target_ == "da.optim.AnnealedLR" and cfg.model.scheduler_interval == "step"
+    assert cfg.scheduler._target_ == "da.optim.AnnealedLR" and cfg.scheduler_interval == "step"
     default = compose_cfg(["encoder=mlp", "source=bow_books", "target=bow_kitchen"])
     assert default.optimizer._target_ == "torch.optim.Adam" and default.scheduler is None
 
