@@ -54,8 +54,8 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
         return build(cfg.encoder.model, "encoder.model", **extra), {}
     backbone = build(cfg.encoder.backbone, "encoder.backbone")
     top = build(cfg.encoder.model, "encoder.model", in_dim=backbone.out_dim)
-    encoding = text_encoding(backbone, top, cache=cfg.encoder.get("cache", True),
-                             prefix_cache=cfg.encoder.get("prefix_cache", True),
+    encoding = text_encoding(backbone, top, cache=cfg.encoder.cache,
+                             prefix_cache=cfg.encoder.prefix_cache,
                              cache_dir=cfg.get("cache_dir"))
     datamodule.use(encoding.pipeline)
     return encoding.encoder, encoding.cache_info()
@@ -139,7 +139,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
     """
     callbacks = [build(node, f"callbacks.{name}") for name, node in (cfg.callbacks or {}).items()
                  if node is not None]
-    if not cfg.trainer.get("enable_progress_bar", True):  # the switch wins over callbacks.progress_bar
+    if not cfg.trainer.enable_progress_bar:  # the switch wins over callbacks.progress_bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks += selection_callbacks(cfg, output_dir)  # select/*, diag/*, selection=<rule>
     callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/resume.py)
