@@ -102,3 +102,16 @@ def test_no_import_cycle_in_the_package():
 def test_module_is_short(name):
     lines = len(modules()[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines; split it along one responsibility"
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/helpers.py (and tests/losses/reference.py, inputs.py)."""
+    tests = PACKAGE.parent / "tests"
+    offenders = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(tests)}: {name}" for name in names
+                          if name.startswith("tests.") and name.split(".")[-1].startswith("test_")]
+    assert not offenders, offenders

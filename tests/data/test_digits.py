@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -14,6 +15,7 @@ from da.build import build_datamodule, build_encoder
 from da.data.datamodule import check_compatible
 from da.data.digits import Mnist, Usps, parse_idx, resize
 from da.data.types import DomainData, Split
+from da.encoders.inputs import check_encoder_fits
 from da.errors import ConfigError, DataError
 
 # Class counts (digits 0..9) from each dataset's PROVENANCE.md.
@@ -141,8 +143,10 @@ def test_image_domains_need_one_shape_and_feed_mlp():
     check_compatible(domain("a", 16), domain("b", 16), "vectors")  # flattened for encoder=mlp
     with pytest.raises(DataError, match="one image shape"):
         check_compatible(domain("a", 16), domain("b", 28), "images")
-    with pytest.raises(ConfigError, match="encoder=lenet"):
+    with pytest.raises(ConfigError, match="holds images but the encoder takes text"):
         check_compatible(domain("a", 16), domain("b", 16), "text")
+    with pytest.raises(ConfigError, match="encoder=lenet"):  # the encoder side names the fits
+        check_encoder_fits("text", SimpleNamespace(name="a", modality="images"))
 
 
 def test_mlp_encoder_on_flattened_digits(data_dir, compose_cfg):
