@@ -46,7 +46,7 @@ left() { echo $(( BUDGET_S - ($(date +%s) - START) )); }
 { echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
   echo "encoder: $ENCODER, freeze=4, 3 epochs, jobs in parallel: $JOBS, budget: ${BUDGET_S}s"
   nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
-  python -c 'import torch, lightning, transformers; print("torch", torch.__version__, "| lightning", lightning.__version__, "| transformers", transformers.__version__)'
+  python -c 'import torch, lightning, transformers; print("torch", torch.__version__, "| lightning", lightning.__version__, "| transformers", transformers.__version__)' || true
 } | tee "$OUT/env.txt"
 
 echo "gpu_bench: filling the prefix cache, one short job per pair"
