@@ -44,7 +44,9 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.4f}"
 
 
-def summary(run_name: str, metrics: Mapping[str, float], output_dir: Path) -> str:
-    """One short block for the terminal at the end of a run."""
+def summary(run_name: str, metrics: Mapping[str, float], output_dir: Path,
+            encoder: str | None = None) -> str:
+    """One short block for the terminal at the end of a run (naming the encoder, if given)."""
     parts = [f"{key} {_fmt(metrics[key])}" for key in SUMMARY_KEYS if key in metrics]
+    parts += [f"encoder {encoder}"] if encoder else []
     return f"[da] {run_name}: " + " | ".join(parts) + f"\n[da] outputs: {output_dir}"

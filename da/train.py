@@ -76,7 +76,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     metrics.update(run_provenance())
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
-        print(summary(cfg.run_name, metrics, output_dir), flush=True)
+        print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
 
