@@ -172,8 +172,9 @@ class DomainPairDataModule(L.LightningDataModule):
 
         ``shuffle``: the epoch's seeded order (:class:`EpochShuffle`; under DDP Lightning's
         sampler); with ``length_buckets`` and a pipeline that knows its examples' lengths,
-        batches of similar length in a seeded order (:class:`LengthBuckets`). ``index``: only these rows, in this order. ``batch_size``: default
-        ``data.batch_size`` when shuffling (training), ``data.eval_batch_size`` otherwise.
+        batches of similar length in a seeded order (:class:`LengthBuckets`). ``index``: only
+        these rows, in this order. ``batch_size``: default ``data.batch_size`` when shuffling
+        (training), ``data.eval_batch_size`` otherwise.
         """
         split = self.parts[part]
         arrays = (split.x, torch.as_tensor(split.y)) if labels else (split.x,)
