@@ -16,21 +16,14 @@ import time
 from pathlib import Path
 
 import hydra
-import lightning as L
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
 from da.errors import ConfigError, DAError
-from da.provenance import run_provenance
-from da.resume import resume_checkpoint
 from da.reporting import flat_metrics, summary, write_metrics
-from da.selection.rules import choose_model, selection_metrics, selection_summary
 
 log = logging.getLogger("da.train")
 
@@ -47,6 +40,16 @@ RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     """Run one training job and return its flat metrics (also written to ``metrics.json``)."""
     start = time.perf_counter()
+    # Imported here, not at the top: `da-train --help`, config errors and the sweep's parent
+    # process never pay the ~4 s of importing torch + Lightning (+ torchmetrics, transformers).
+    import lightning as L
+    import torch
+
+    from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
+    from da.provenance import run_provenance
+    from da.resume import resume_checkpoint
+    from da.selection.rules import choose_model, selection_metrics, selection_summary
+
     if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
         raise ConfigError(renamed_message("model"))
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -126,11 +129,13 @@ def launch_rank_zero() -> bool:
     Lightning re-launches ``da-train`` for ranks 1.. with ``LOCAL_RANK`` (and ``NODE_RANK`` on
     other nodes) set; SLURM and torchrun set ``SLURM_PROCID`` / ``RANK``. A plain run has none.
     """
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
     return rank_zero_only.rank == 0 and int(os.environ.get("NODE_RANK", 0) or 0) == 0
 
 
 def device_memory() -> dict[str, float]:
     """Peak CUDA memory of this process in GiB (empty on CPU)."""
+    import torch
     if not torch.cuda.is_available():
         return {}
     return {"gpu/max_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
