@@ -97,7 +97,8 @@ def test_target_labels_do_not_change_training(data_dir, compose_cfg, tmp_path, o
     the oracles identical, so no method trains on target labels and no selection rule
     (each picks the best epoch by one select/* score) can choose by them."""
     cfg = compose_cfg([*QUICK, f"method={method}", "trainer.max_epochs=2", "callbacks=none",
-                       "trainer.deterministic=true", "validators.enabled=true"])
+                       "trainer.deterministic=true", "validators.enabled=true",
+                       "data.oracle_val=true"])
     init, plain, plain_epochs, plain_dm = _fit(cfg, tmp_path / "a", replace_target_labels=False)
     _, replaced, replaced_epochs, replaced_dm = _fit(cfg, tmp_path / "b",
                                                      replace_target_labels=True)

@@ -2,9 +2,10 @@
 validation, target test.
 
 Training batches are ``{"source": (x_s, y_s), "target": x_t}``: the target loader holds no labels,
-so target labels cannot reach ``training_step``. Validation has two loaders: the source
-validation part (``val/source_*``) and the target test part (``val/target_acc_oracle``: it peeks
-at target labels and is never used for selection by default). ``test`` is the target test part.
+so target labels cannot reach ``training_step``. Validation runs on the source validation part
+(``val/source_*``); with ``oracle_val`` also on the target test part every epoch
+(``val/target_acc_oracle``: it peeks at target labels, for analysis only). ``test`` is the
+target test part.
 
 The encoder decides how its inputs are served through one entry point, :meth:`use` with an
 :class:`~da.data.pipeline.InputPipeline`; :meth:`loader` serves any part the same way to
@@ -25,6 +26,7 @@ from da.data.base import DomainSource
 from da.data.batching import ArrayDataset, TensorBatchDataset, already_batched, to_tensor
 from da.data.cache import arrays_key, cache_root, cached_parts
 from da.data.featurize import TfidfFeaturizer
+from da.data.memo import load_domain
 from da.data.msda import MSDA
 from da.data.pipeline import InputPipeline, converts
 from da.data.sampling import EpochShuffle, LengthBuckets
@@ -61,6 +63,8 @@ class DomainPairDataModule(L.LightningDataModule):
         length_buckets: training batches of texts of similar length, drawn from pools of this
             many batches (:class:`~da.data.sampling.LengthBuckets`; 0: off). Only for inputs
             padded per batch (tokens, prefix states); it changes the batches, not their number.
+        oracle_val: also validate on the target test part every epoch (the oracle curve
+            ``val/target_acc_oracle``); off by default: nothing selects on it, and it costs time.
     """
 
     def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
@@ -68,7 +72,8 @@ class DomainPairDataModule(L.LightningDataModule):
                  split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
                  num_workers: int = 0, shuffle_seed: int = 0,
                  eval_batch_size: int | None = None, denoiser: MSDA | None = None,
-                 cache_dir: str | None = None, length_buckets: int = 0) -> None:
+                 cache_dir: str | None = None, length_buckets: int = 0,
+                 oracle_val: bool = False) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
@@ -80,6 +85,7 @@ class DomainPairDataModule(L.LightningDataModule):
         self.featurizer, self.num_workers = featurizer, num_workers
         self.shuffle_seed, self.length_buckets = shuffle_seed, length_buckets
         self.denoiser, self.cache_dir = denoiser, cache_dir
+        self.oracle_val = oracle_val
         self.eval_batch_size = eval_batch_size or batch_size
         if self.eval_batch_size < 1:
             raise ConfigError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}")
@@ -96,7 +102,7 @@ class DomainPairDataModule(L.LightningDataModule):
         """Load, check and convert both domains (idempotent; call before building the model)."""
         if self.parts:
             return
-        src, tgt = self.source.load(self.data_dir), self.target.load(self.data_dir)
+        src, tgt = load_domain(self.source, self.data_dir), load_domain(self.target, self.data_dir)
         check_compatible(src, tgt, self.encoder_input)
         train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.split_seed)
         parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
@@ -207,7 +213,8 @@ class DomainPairDataModule(L.LightningDataModule):
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self) -> list[DataLoader]:
-        return [self.loader("source_val", shuffle=False), self.loader("target_test", shuffle=False)]
+        parts = ("source_val", "target_test") if self.oracle_val else ("source_val",)
+        return [self.loader(part, shuffle=False) for part in parts]
 
     def test_dataloader(self) -> DataLoader:
         return self.loader("target_test", shuffle=False)

@@ -25,6 +25,16 @@ def test_training_batches_hold_no_target_labels(data_dir, compose_cfg):
     assert sizes == {"source_train": 360, "source_val": 40, "target_train": 400, "target_test": 400}
 
 
+def test_the_target_test_part_is_validated_only_when_asked(data_dir, compose_cfg):
+    """data.oracle_val: the per-epoch oracle pass over the target test part is opt-in."""
+    default = build_datamodule(compose_cfg(QUICK))
+    (source_val,) = default.val_dataloader()
+    assert len(source_val.dataset) == 40
+    oracle = build_datamodule(compose_cfg([*QUICK, "data.oracle_val=true"]))
+    assert [len(loader.dataset) for loader in oracle.val_dataloader()] == [40, 400]
+    assert len(default.test_dataloader().dataset) == 400  # the final test always runs
+
+
 def _domain(name, modality="vectors", classes=("negative", "positive"), labels=(0, 1), dim=3):
     x = np.zeros((len(labels), dim), dtype=np.float32)
     split = Split(x if modality != "text" else ["a"] * len(labels), np.array(labels))

@@ -73,7 +73,8 @@ def _run(compose_cfg, tmp_path: Path, overrides: list[str], capsys) -> tuple[dic
 
 def test_selection_entropy_tests_the_chosen_checkpoint(data_dir, tmp_path, compose_cfg, capsys):
     metrics, out = _run(compose_cfg, tmp_path, ["selection=entropy", "diagnostics.a_distance=true",
-                                                "diagnostics.embedding_plot=true"], capsys)
+                                                "diagnostics.embedding_plot=true",
+                                                "data.oracle_val=true"], capsys)
     assert metrics["test/selected_by/entropy"] == 1 and metrics["selection/fallback"] == 0
     for name in V.MODES:
         assert f"select/{name}" in metrics, name
