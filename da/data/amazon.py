@@ -68,6 +68,8 @@ def _first_bad_svmlight_line(data: bytes, n_features: int) -> int | str:
 class AmazonBow(DomainSource):
     """DANN-paper bag-of-words Amazon domain (``mdsd_dann_svmlight``), official train/test files."""
 
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
+
     modality = "vectors"
     home = "https://github.com/GRAAL-Research/domain_adversarial_neural_network (data/)"
     folder = "mdsd_dann_svmlight"
@@ -103,6 +105,8 @@ def parse_reviews(text: str, path: Path) -> list[str]:
 
 class AmazonText(DomainSource):
     """Raw Blitzer reviews (``mdsd_sorted_acl/<domain>/{positive,negative}.review.gz``)."""
+
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
 
     modality = "text"
     home = "https://www.cs.jhu.edu/~mdredze/datasets/sentiment/ (sorted_data_acl.tar.gz)"

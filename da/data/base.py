@@ -31,6 +31,10 @@ class DomainSource(abc.ABC):
     """
 
     modality: str = "text"
+    #: True: :meth:`load` depends only on the settings (``vars(self)``) and the files it reads
+    #: through :func:`da.data.io.read_bytes`, so sweep jobs of one process may share its result
+    #: (:mod:`da.data.memo`). Off unless a class declares it.
+    memoizable: bool = False
     #: Where the original data can be downloaded (named in "dataset missing" errors).
     home: str = ""
 

@@ -105,6 +105,8 @@ class Digits(DomainSource):
         **kwargs: ``split_seed``, ``test_fraction``, ``max_examples`` of :class:`DomainSource`.
     """
 
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
+
     modality = "images"
     #: arrays of this domain in MNIST_vs_USPS.mat: (images, labels)
     jda_keys: tuple[str, str] = ("", "")

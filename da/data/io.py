@@ -5,13 +5,28 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from da.data.integrity import check_bytes
 from da.data.registry import published
 from da.errors import DataError
 
 DEFAULT_DATA_DIR = "~/.cache/da/datasets"
+
+_recorders: list[set[str]] = []  # one set per open files_read() block
+
+
+@contextmanager
+def files_read() -> Iterator[set[str]]:
+    """The paths that :func:`read_bytes` reads inside this block (da.data.memo stamps them)."""
+    files: set[str] = set()
+    _recorders.append(files)
+    try:
+        yield files
+    finally:
+        _recorders.remove(files)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
@@ -42,6 +57,8 @@ def read_bytes(path: Path) -> bytes:
     A file of the dataset layout is first checked against its published sha256
     (:mod:`da.data.integrity`; ``DA_VERIFY_DATA=0`` skips the check).
     """
+    for files in _recorders:
+        files.add(str(path))
     if not path.is_file():
         found = published(path)
         fix = (f"run `da-data download {found[0].folder} --data-dir "

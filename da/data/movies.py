@@ -26,6 +26,8 @@ class RtPolarity(DomainSource):
     ``str.splitlines``.
     """
 
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
+
     home = _CORNELL + " (rt-polaritydata.tar.gz)"
     folder = "rt_polarity_v1"
 
@@ -38,6 +40,8 @@ class RtPolarity(DomainSource):
 
 class PolarityV2(DomainSource):
     """Pang & Lee (ACL 2004) polarity v2.0: 1000 + 1000 full reviews, read from the tar.gz."""
+
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
 
     home = _CORNELL + " (review_polarity.tar.gz)"
     folder = "polarity_v2_txt_sentoken"
@@ -65,6 +69,8 @@ class PolarityV2(DomainSource):
 
 class ImdbSubset(DomainSource):
     """2000 balanced IMDB reviews (Maas et al. 2011 subset from BERT-AAD), CSV ``reviews,labels``."""
+
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
 
     home = "http://ai.stanford.edu/~amaas/data/sentiment/ (subset: github.com/bzantium/bert-AAD)"
     folder = "imdb_subset_2000"

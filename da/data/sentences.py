@@ -16,6 +16,8 @@ UCI_SITES = {"imdb": "imdb_labelled.txt", "amazon": "amazon_cells_labelled.txt",
 class CustomerReviews(DomainSource):
     """CR (Hu & Liu 2004 sentences as in Kim 2014): 2405 positive, 1366 negative; blank lines dropped."""
 
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
+
     home = "https://www.cs.uic.edu/~liub/FBS/sentiment-analysis.html (sentence version: " \
            "github.com/harvardnlp/sent-conv-torch data/raw/custrev.*)"
     folder = "cr_custrev"
@@ -29,6 +31,8 @@ class CustomerReviews(DomainSource):
 
 class UciSentences(DomainSource):
     """Kotzias et al. (KDD 2015): 1000 ``sentence<TAB>label`` lines per site, split on the last tab."""
+
+    memoizable = True  # a pure function of its settings and files (da.data.memo)
 
     home = "https://archive.ics.uci.edu/dataset/331/sentiment+labelled+sentences"
     folder = "uci_sentiment_labelled_sentences"
