@@ -1,6 +1,6 @@
 """da-compare (da/compare.py) on synthetic sweep dirs and a mocked W&B API: numbers, failed and
 incomplete runs listed by name, in-domain pairs out of the average, output files; results.png
-(da/compare_plot.py): bounded size, every label and cell drawn."""
+(da/compare_plot.py): bounded size, every label and cell drawn; redrawing from results.csv."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from da import compare
+from da.compare_csv import read_runs
 from tests.helpers import REPO
 
 ACC = {  # (method, source, target) -> test/target_acc of seeds 0, 1, 2
@@ -270,3 +271,29 @@ def test_plot_labels_an_oracle_metric_and_colours_a_loss_by_value(tmp_path):
     labels = [ax.get_xlabel() for ax in compare_plot.figure(loss).axes]
     assert "train/loss_cls" in labels and "difference" not in " ".join(labels)
 
+
+def test_from_csv_redraws_the_plot_only(sweep, tmp_path, capsys):
+    make_run(sweep, 99, "dann", "bow_dvd", "bow_books", 9, None)  # failed: listed both times
+    assert compare.main([str(sweep), "--no-plot"]) == 0
+    first = capsys.readouterr().out
+    assert "FAILED runs (1" in first
+    before = (sweep / "results.csv").read_bytes()
+    out = tmp_path / "again"
+    assert compare.main(["--from-csv", str(sweep / "results.csv"), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.split("\nwritten:")[0] == first.split("\nwritten:")[0]
+    assert (sweep / "results.csv").read_bytes() == before
+    expected = {"results.png"} if importlib.util.find_spec("matplotlib") else set()
+    assert {p.name for p in out.iterdir()} == expected
+
+
+@pytest.mark.parametrize("png_path", sorted(str(p.relative_to(REPO)) for p in
+                                            (REPO / "experiments").rglob("results.png")))
+def test_committed_pngs_can_be_redrawn_from_their_csv(png_path):
+    """The CSV beside each committed results.png gives back its results.md (bench: less the
+    reference row), so ``da-compare --from-csv`` redraws the same table."""
+    folder = REPO / Path(png_path).parent
+    runs = [compare.Run(**r) for r in read_runs(folder / "results.csv")]
+    text = compare.markdown(compare.build_table(runs, "test/target_acc"))
+    committed = [ln for ln in (folder / "results.md").read_text().splitlines()
+                 if not ln.startswith("| *")]
+    assert text.splitlines() == committed
