@@ -38,7 +38,8 @@ from typing import Any
 import torch
 import yaml
 
-from da.compare import Table, build_table, collect, markdown, write_csv
+from da.compare import Table, build_table, collect, markdown
+from da.compare_csv import write_csv
 from da.compare_plot import plot
 from da.provenance import git_commit
 

@@ -4,12 +4,16 @@ Usage::
 
     da-compare SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--metric test/target_acc]
     da-compare --wandb ENTITY/PROJECT [--group GROUP] --out DIR     # runs logged to W&B (online)
+    da-compare --from-csv DIR/results.csv [--out DIR]   # redraw results.png from a results.csv
 
 Reads every job of the sweep dirs (``metrics.json`` + ``config.yaml``; see ``da-train -m``), or the
 runs of a W&B project through ``wandb.Api``, and prints a method × pair table of the metric's
 mean ± std over seeds with a per-method average over the transfer pairs. Writes ``results.csv``
-(one row per run, every metric), ``results.md`` (the table) and ``results.png`` (grouped bars with
-std error bars) into ``--out`` (default: the first SWEEP_DIR).
+(one row per run, every metric), ``results.md`` (the table) and ``results.png`` (a heatmap of the
+table and the sorted averages, see :mod:`da.compare_plot`) into ``--out`` (default: the first
+SWEEP_DIR). ``--from-csv`` reads the runs back from a ``results.csv`` instead, prints the table and
+writes only ``results.png`` (default: beside the CSV): the CSV and ``results.md``, which da-bench
+extends with its reference row, stay as they are.
 
 Nothing is dropped silently: a job that failed (a run dir with ``config.yaml`` or ``.hydra/`` but
 no ``metrics.json``, or a W&B run that did not finish) and a run without the metric are listed by
@@ -20,7 +24,6 @@ sweep contains) are marked *in-domain* and left out of the averages.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 from collections import defaultdict
@@ -30,6 +33,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from da.compare_csv import read_runs, write_csv
 from da.compare_plot import plot
 
 #: Sub-directories of a run dir that never hold another run.
@@ -194,31 +198,22 @@ def markdown(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_csv(runs: list[Run], path: Path) -> None:
-    """One row per run: identity, ``target_acc`` (= test/target_acc), status, every metric."""
-    keys = sorted({k for run in runs for k in run.metrics})
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["method", "source", "target", "seed", "target_acc", "status", *keys,
-                         "run"])
-        for run in sorted(runs, key=lambda r: (r.method, r.source, r.target, str(r.seed))):
-            writer.writerow([run.method, run.source, run.target, run.seed,
-                             run.metrics.get("test/target_acc"),
-                             "finished" if run.finished else "failed",
-                             *(run.metrics.get(k) for k in keys), run.name])
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="da-compare", description=__doc__.split("\n")[0])
     parser.add_argument("sweep_dirs", nargs="*", type=Path, help="sweep (or run) directories")
     parser.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read runs from W&B instead")
     parser.add_argument("--group", help="with --wandb: only the runs of this W&B group")
-    parser.add_argument("--out", type=Path, help="output dir (default: the first SWEEP_DIR)")
+    parser.add_argument("--from-csv", type=Path, metavar="CSV",
+                        help="read the runs from a results.csv and redraw only results.png")
+    parser.add_argument("--out", type=Path,
+                        help="output dir (default: the first SWEEP_DIR, or the CSV's dir)")
     parser.add_argument("--metric", default="test/target_acc")
     parser.add_argument("--no-plot", action="store_true", help="skip results.png")
     args = parser.parse_args(argv)
-    if bool(args.sweep_dirs) == bool(args.wandb):
-        parser.error("give SWEEP_DIR(s) or --wandb ENTITY/PROJECT (one of the two)")
+    if sum(map(bool, (args.sweep_dirs, args.wandb, args.from_csv))) != 1:
+        parser.error("give SWEEP_DIR(s), --wandb ENTITY/PROJECT or --from-csv CSV (one of them)")
+    if args.from_csv and args.no_plot:
+        parser.error("--from-csv only redraws results.png: it cannot go with --no-plot")
     if args.wandb and args.out is None:
         parser.error("--wandb needs --out DIR")
     return args
@@ -230,18 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.wandb:
         from da.tracking import fetch_runs
         runs = [Run(**r) for r in fetch_runs(args.wandb, group=args.group)]
+    elif args.from_csv:
+        runs = [Run(**r) for r in read_runs(args.from_csv)]
     else:
         runs = collect(args.sweep_dirs)
-    out = args.out or args.sweep_dirs[0]
+    out = args.out or (args.from_csv.parent if args.from_csv else args.sweep_dirs[0])
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(runs, args.metric)
-    write_csv(runs, out / "results.csv")
     text = markdown(table)
-    (out / "results.md").write_text(text)
-    if table.cells and not args.no_plot:
-        plot(table, out / "results.png")
-    print(text + f"\nwritten: {out / 'results.csv'}, {out / 'results.md'}"
-          + ("" if args.no_plot or not table.cells else f", {out / 'results.png'}"), flush=True)
+    written = []
+    if not args.from_csv:  # the CSV is the record; results.md may hold da-bench's reference row
+        write_csv(runs, out / "results.csv")
+        (out / "results.md").write_text(text)
+        written += [out / "results.csv", out / "results.md"]
+    if table.cells and not args.no_plot and plot(table, out / "results.png") is not None:
+        written.append(out / "results.png")
+    print(text + "\nwritten: " + (", ".join(map(str, written)) or "nothing"), flush=True)
     return 0 if table.cells else 1
 
 

@@ -1,14 +1,17 @@
 """da-compare (da/compare.py) on synthetic sweep dirs and a mocked W&B API: numbers, failed and
-incomplete runs listed by name, in-domain pairs out of the average, output files."""
+incomplete runs listed by name, in-domain pairs out of the average, output files; results.png
+(da/compare_plot.py): bounded size, every label and cell drawn; redrawing from results.csv."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
 import json
+import random
 import statistics
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +19,7 @@ import pytest
 import yaml
 
 from da import compare
+from da.compare_csv import read_runs
 from tests.helpers import REPO
 
 ACC = {  # (method, source, target) -> test/target_acc of seeds 0, 1, 2
@@ -180,3 +184,116 @@ def test_runs_pooled_with_the_same_seed_are_flagged(tmp_path, capsys):
         make_run(tmp_path, num, "dann", "bow_dvd", "bow_books", 0, {"test/target_acc": acc})
     compare.main([str(tmp_path), "--no-plot"])
     assert "WARNING: several runs with the same seed were pooled" in capsys.readouterr().out
+
+
+# --- results.png: a heatmap + sorted averages, bounded in size, every label and number drawn ---
+
+AMAZON_METHODS = ["bnm", "cdan", "cdan_e", "coral", "dann", "dann_entropy", "entropy", "jmmd",
+                  "mcc", "mcd", "mmd", "source_only"]
+AMAZON_PAIRS = [f"bow_{s} → bow_{t}" for s in ("books", "dvd", "electronics", "kitchen")
+                for t in ("books", "dvd", "electronics", "kitchen") if s != t]
+
+
+def synthetic_table(methods: list[str], pairs: list[str], metric: str = "test/target_acc",
+                    seeds: int = 3) -> compare.Table:
+    """Every (method, pair) cell with ``seeds`` values between 0.5 and 0.9."""
+    rng = random.Random(0)
+    cells = {(m, p): [rng.uniform(0.5, 0.9) for _ in range(seeds)] for m in methods for p in pairs}
+    return compare.Table(metric, cells, list(methods), list(pairs), [], [])
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG header."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def drawn_texts(fig) -> dict[str, list]:
+    """Text → its artists, for every visible text that lies wholly inside the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    texts: dict[str, list] = defaultdict(list)
+    for text in fig.findobj(Text):
+        box = text.get_window_extent(canvas.get_renderer())
+        if text.get_visible() and text.get_text() and box.x0 >= -1 and box.y0 >= -1 \
+                and box.x1 <= fig.bbox.x1 + 1 and box.y1 <= fig.bbox.y1 + 1:
+            texts[text.get_text()].append(text)
+    return texts
+
+
+def test_plot_of_a_12_methods_x_13_columns_table_is_bounded_and_labelled(tmp_path):
+    pytest.importorskip("matplotlib")
+    from da import compare_plot
+    table = synthetic_table(AMAZON_METHODS, AMAZON_PAIRS)
+    fig = compare_plot.plot(table, tmp_path / "results.png")
+    width, height = png_size(tmp_path / "results.png")
+    assert 1200 <= width <= 2400 and 600 <= height <= 2400, (width, height)  # was 10296 × 540
+    texts = drawn_texts(fig)
+    for label in [*AMAZON_METHODS, *AMAZON_PAIRS, "average"]:
+        assert label in texts, f"{label!r} is not drawn inside the figure"
+    for method in AMAZON_METHODS:
+        for pair in AMAZON_PAIRS:
+            mean, std, _ = table.cell(method, pair)
+            drawn = texts[f"{mean:.1f}\n± {std:.1f}"]  # mean ± std over seeds, in every cell
+            assert len(drawn) == 1, f"{method} / {pair}: no 'mean ± std' drawn in its cell"
+            assert drawn[0].get_fontsize() >= 8
+        assert f"{table.average(method):.1f}" in texts  # the average column
+    heatmap = fig.axes[0]
+    rows = [t.get_text() for t in heatmap.get_yticklabels()]
+    assert rows == sorted(AMAZON_METHODS, key=lambda m: -table.average(m))  # best on top
+    assert "difference to source_only" in fig.get_suptitle()
+
+
+@pytest.mark.parametrize("methods, pairs", [(40, 60), (1, 1)])
+def test_plot_stays_bounded_for_any_table_size(tmp_path, methods, pairs):
+    pytest.importorskip("matplotlib")
+    from da import compare_plot
+    names = [f"method_{i}" for i in range(methods)]
+    table = synthetic_table(names, [f"domain_{i} → domain_{i + 1}" for i in range(pairs)])
+    fig = compare_plot.plot(table, tmp_path / "results.png")
+    width, height = png_size(tmp_path / "results.png")
+    assert 900 <= width <= 2400 and 400 <= height <= 2400, (width, height)
+    texts = drawn_texts(fig)
+    assert all(name in texts for name in [*names, *table.pairs]), "a label is not drawn"
+
+
+def test_plot_labels_an_oracle_metric_and_colours_a_loss_by_value(tmp_path):
+    pytest.importorskip("matplotlib")
+    from da import compare_plot
+    oracle = synthetic_table(AMAZON_METHODS[:3], AMAZON_PAIRS[:2], metric="val/target_acc_oracle")
+    fig = compare_plot.figure(oracle)
+    assert "ORACLE val/target_acc_oracle" in fig.get_suptitle()
+    assert "ORACLE" in fig.axes[1].get_xlabel()
+    loss = synthetic_table(["dann", "source_only"], AMAZON_PAIRS[:2], metric="train/loss_cls")
+    labels = [ax.get_xlabel() for ax in compare_plot.figure(loss).axes]
+    assert "train/loss_cls" in labels and "difference" not in " ".join(labels)
+
+
+def test_from_csv_redraws_the_plot_only(sweep, tmp_path, capsys):
+    make_run(sweep, 99, "dann", "bow_dvd", "bow_books", 9, None)  # failed: listed both times
+    assert compare.main([str(sweep), "--no-plot"]) == 0
+    first = capsys.readouterr().out
+    assert "FAILED runs (1" in first
+    before = (sweep / "results.csv").read_bytes()
+    out = tmp_path / "again"
+    assert compare.main(["--from-csv", str(sweep / "results.csv"), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.split("\nwritten:")[0] == first.split("\nwritten:")[0]
+    assert (sweep / "results.csv").read_bytes() == before
+    expected = {"results.png"} if importlib.util.find_spec("matplotlib") else set()
+    assert {p.name for p in out.iterdir()} == expected
+
+
+@pytest.mark.parametrize("png_path", sorted(str(p.relative_to(REPO)) for p in
+                                            (REPO / "experiments").rglob("results.png")))
+def test_committed_pngs_can_be_redrawn_from_their_csv(png_path):
+    """The CSV beside each committed results.png gives back its results.md (bench: less the
+    reference row), so ``da-compare --from-csv`` redraws the same table."""
+    folder = REPO / Path(png_path).parent
+    runs = [compare.Run(**r) for r in read_runs(folder / "results.csv")]
+    text = compare.markdown(compare.build_table(runs, "test/target_acc"))
+    committed = [ln for ln in (folder / "results.md").read_text().splitlines()
+                 if not ln.startswith("| *")]
+    assert text.splitlines() == committed
