@@ -72,6 +72,22 @@ def test_parallel_launcher_runs_both_jobs_and_a_failing_job_is_reported(
 
 
 @pytest.mark.slow
+def test_parallel_workers_outlive_jobs_and_share_loaded_domains(data_dir, tmp_path):
+    """4 jobs on 2 loky workers: the workers persist across jobs (if each job had a fresh
+    process, no job could find a domain loaded by another), so a worker's later jobs take both
+    domains from da.data.memo. Their metrics are checked equal to a lone job's in
+    tests/data/test_memo.py."""
+    needs("hydra_plugins.hydra_joblib_launcher")
+    result = multirun(["hydra/launcher=parallel", "method=source_only,dann", "seed=0,1"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = job_dirs(sweep_dir(tmp_path))
+    reused = [job.name for job in jobs
+              if (job / "train.log").read_text().count("reused from an earlier job") == 2]
+    assert len(jobs) == 4 and all((job / "metrics.json").is_file() for job in jobs)
+    assert len(reused) >= 2, reused  # 4 jobs, 2 workers: at least 2 jobs run after another
+
+
+@pytest.mark.slow
 def test_optuna_two_trials_maximise_source_validation_accuracy(data_dir, tmp_path):
     needs("hydra_plugins.hydra_optuna_sweeper")
     result = multirun(["experiment=optuna_dann", "hydra.sweeper.n_trials=2"], tmp_path)
