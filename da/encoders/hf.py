@@ -55,18 +55,42 @@ class HFBackbone(nn.Module):
     def __init__(self, model_name: str = "minilm", max_length: int = 128, pooling: str = "mean",
                  freeze: str | int = "all", normalize: bool = False) -> None:
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
-
         if pooling not in ("mean", "cls"):
             raise ConfigError(f"pooling must be 'mean' or 'cls', got '{pooling}'")
         if max_length < 2:
             raise ConfigError(f"max_length must be >= 2, got {max_length}")
         self.model_name, self.path = model_name, resolve_model(model_name)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.model = AutoModel.from_pretrained(self.path)
         self.max_length, self.pooling, self.normalize = int(max_length), pooling, normalize
-        self.out_dim = int(self.model.config.hidden_size)
-        self.freeze = self._apply_freeze(freeze)
+        self._loaded, self.freeze = False, freeze
+        if freeze == "all":  # feature extraction: the weights are needed only on a cache miss
+            from transformers import AutoConfig
+            self.out_dim = int(AutoConfig.from_pretrained(self.path).hidden_size)
+        else:
+            self.load()
+
+    def load(self) -> "HFBackbone":
+        """Load the tokenizer and the weights and apply ``freeze``. With ``freeze="all"`` this
+        waits for the first use of ``model`` or ``tokenizer`` (a warm feature cache never loads
+        them: ~1 s of the warm main job); :func:`da.encoders.text.text_encoding` loads a backbone
+        that becomes part of the trained model before the model is built."""
+        if self._loaded:
+            return self
+        from transformers import AutoModel, AutoTokenizer
+        self._loaded = True  # set first: the lines below read self.model
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self.model = AutoModel.from_pretrained(self.path)
+            self.out_dim = int(self.model.config.hidden_size)
+            self.freeze = self._apply_freeze(self.freeze)
+        except BaseException:
+            self._loaded = False
+            raise
+        return self
+
+    def __getattr__(self, name: str):
+        if name in ("model", "tokenizer") and not self.__dict__.get("_loaded", True):
+            return getattr(self.load(), name)
+        return super().__getattr__(name)
 
     def _apply_freeze(self, freeze: str | int) -> str | int:
         if freeze in ("all", "none"):

@@ -54,6 +54,7 @@ def text_encoding(backbone: HFBackbone, top: nn.Module, cache: bool = True,
     """The cheapest of the three ways (module docstring) that trains the same model."""
     if backbone.fully_frozen and cache:
         return cached_features(backbone, top, FeatureCache(cache_dir))
+    backbone.load()  # part of the trained model from here on
     if isinstance(backbone.freeze, int) and backbone.freeze >= 1 and prefix_cache:
         try:
             check_split(backbone)

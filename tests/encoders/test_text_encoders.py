@@ -99,6 +99,28 @@ def test_cache_hit_miss_and_invalidation(tmp_path):
     assert texts_key("a", ["xy"]) != texts_key("a", ["x", "y"])
 
 
+def test_a_warm_feature_cache_never_loads_the_weights(tmp_path):
+    """freeze=all defers loading the transformer until features must be computed; a backbone
+    that is part of the trained model is loaded before the model is built."""
+    from da.encoders.text import text_encoding
+
+    def backbone() -> HFBackbone:
+        return HFBackbone("minilm", max_length=16, freeze="all", normalize=True)
+
+    cold = backbone()
+    assert "model" not in cold._modules and cold.out_dim == 384  # from config.json alone
+    first = text_encoding(cold, MLPEncoder(384, [8]), cache_dir=str(tmp_path)).pipeline.convert(TEXTS)
+    assert "model" in cold._modules  # the cache missed: the weights were needed
+    warm = backbone()
+    encoding = text_encoding(warm, MLPEncoder(384, [8]), cache_dir=str(tmp_path))
+    assert torch.equal(encoding.pipeline.convert(TEXTS), first)
+    assert "model" not in warm._modules and encoding.cache_info() == {"cache/hits": 1,
+                                                                      "cache/misses": 0}
+    trained = backbone()
+    encoder = text_encoding(trained, MLPEncoder(384, [8]), cache=False).encoder
+    assert "model" in trained._modules and len(list(encoder.parameters())) > 100
+
+
 def test_corrupt_cache_file_is_recomputed(tmp_path):
     cache = FeatureCache(tmp_path)
     encode = lambda texts: np.ones((len(texts), 2), dtype=np.float32)  # noqa: E731
