@@ -3,8 +3,9 @@
 # trying `da-train -m hydra/launcher=slurm` locally (docs/SWEEPS.md). Idempotent: when the
 # cluster already answers it says so and returns. Starts munged, MariaDB + slurmdbd (accounting:
 # submitit reads job states with `sacct`, without it a cancelled job is never seen as done),
-# slurmctld and slurmd, then waits until `sinfo` shows the node idle. No cgroup: proctrack
-# linuxproc, task/none (slurm 22.05 refuses to start slurmd with `CgroupPlugin=disabled`).
+# slurmctld and slurmd, then waits until `sinfo` shows the node idle. No cgroup (slurm 22.05
+# refuses to start slurmd with `CgroupPlugin=disabled`): proctrack/linuxproc, and task/affinity
+# binds each task to its CPUs (sched_setaffinity), so a 1-CPU job's torch uses one thread.
 set -uo pipefail
 HOST=$(hostname -s)
 LOG=/var/log/slurm
@@ -53,7 +54,7 @@ SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=$LOG/slurmctld.log
 SlurmdLogFile=$LOG/slurmd.log
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=task/affinity
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
