@@ -153,8 +153,10 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
             raise  # e.g. an unknown Trainer argument: the generic message names it
         raise ConfigError(_trainer_error(cfg, cause)) from exc
     if trainer.world_size > 1 and _in_multirun() and isinstance(
-            getattr(trainer.strategy, "launcher", None), _SubprocessScriptLauncher):
+            getattr(trainer.strategy, "launcher", None), _SubprocessScriptLauncher) and \
+            not trainer.strategy.cluster_environment.creates_processes_externally:
         # it would re-run the whole `da-train -m ...` command line, i.e. the sweep, per rank
+        # (not under SLURM: there srun started every rank, and Lightning launches nothing)
         raise ConfigError(
             f"trainer.strategy={cfg.trainer.get('strategy')} re-launches the command for each "
             f"device, which does not work inside a sweep (da-train -m); use "

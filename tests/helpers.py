@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,12 +68,24 @@ def da_train(args: list[str], out: Path, cwd: Path | None = None, pythonpath: st
     PYTHONPATH (e.g. ``"mine"``, relative to ``cwd``, for the user's own modules of
     docs/EXTENDING.md); ``env`` holds further environment variables.
     """
+    return subprocess.run([sys.executable, "-m", "da.train", *args], capture_output=True,
+                          text=True, env=_environment(out, pythonpath, env), cwd=cwd or REPO,
+                          timeout=300)
+
+
+def start_da_train(args: list[str], out: Path, cwd: Path) -> subprocess.Popen:
+    """``python -m da.train ARGS`` started in the background (as :func:`da_train`), for a test
+    that acts while it runs; read it with ``communicate(timeout=...)``."""
+    return subprocess.Popen([sys.executable, "-m", "da.train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_environment(out), cwd=cwd)
+
+
+def _environment(out: Path, pythonpath: str | None = None, env: dict | None = None) -> dict:
     variables = dict(os.environ, DA_OUTPUT_DIR=str(out), **(env or {}))
     if pythonpath:
         variables["PYTHONPATH"] = os.pathsep.join(
             p for p in (pythonpath, os.environ.get("PYTHONPATH")) if p)
-    return subprocess.run([sys.executable, "-m", "da.train", *args], capture_output=True,
-                          text=True, env=variables, cwd=cwd or REPO, timeout=300)
+    return variables
 
 
 def run_dirs(out: Path) -> list[Path]:
@@ -131,3 +144,25 @@ def write_doc_example(root: Path) -> list[Path]:
             path.write_text(block)
             written.append(path)
     return written
+
+
+# --- the local SLURM cluster (scripts/slurm_local.sh) ---------------------------------------------
+
+def slurm(*command: str, timeout: float = 20) -> str:
+    """A SLURM command's stdout (``sinfo``, ``squeue``, ``sacct``, ``scancel``); raises if it
+    fails or takes longer than ``timeout`` seconds."""
+    return subprocess.run(command, capture_output=True, text=True, check=True,
+                          timeout=timeout).stdout
+
+
+def slurm_unavailable() -> str | None:
+    """Why no SLURM cluster can take jobs here, or None when a node is idle (or mixed)."""
+    if shutil.which("sinfo") is None:
+        return "no SLURM cluster: sinfo not found (start one with scripts/slurm_local.sh as root)"
+    try:
+        states = slurm("sinfo", "-h", "-o", "%T", timeout=10).split()
+    except (subprocess.SubprocessError, OSError) as exc:
+        return f"no SLURM cluster answers: {exc} (scripts/slurm_local.sh starts one)"
+    if not set(states) & {"idle", "mixed"}:  # not "idle*": a node that does not respond
+        return f"no idle SLURM node (sinfo: {' '.join(states) or 'no node'})"
+    return None

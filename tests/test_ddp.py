@@ -288,3 +288,16 @@ def test_relaunching_ddp_inside_a_sweep_is_a_config_error(compose_cfg, tmp_path,
         build_trainer(cfg, tmp_path, loggers=[])
     build_trainer(compose_cfg([*DDP, "trainer.strategy=ddp_spawn"]), tmp_path, loggers=[])
     build_trainer(compose_cfg([*DDP, "trainer.devices=1"]), tmp_path, loggers=[])
+
+
+def test_ddp_in_a_sweep_is_fine_when_slurm_started_the_ranks(compose_cfg, tmp_path, monkeypatch):
+    # hydra/launcher=slurm with tasks_per_node=2: srun starts both ranks, Lightning launches none
+    import da.build
+    monkeypatch.setattr(da.build, "_in_multirun", lambda: True)
+    for key, value in dict(SLURM_NTASKS=WORLD, SLURM_NTASKS_PER_NODE=WORLD, SLURM_PROCID=0,
+                           SLURM_LOCALID=0, SLURM_NODEID=0, SLURM_JOB_NAME="train",
+                           SLURM_JOB_ID=7, SLURM_NODELIST="vm").items():
+        monkeypatch.setenv(key, str(value))
+    trainer = build_trainer(compose_cfg(DDP), tmp_path, loggers=[])
+    assert trainer.world_size == WORLD
+    assert trainer.strategy.cluster_environment.creates_processes_externally
