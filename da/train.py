@@ -26,6 +26,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
+from da.config_files import prepare_config
 from da.errors import ConfigError, DAError
 from da.provenance import run_provenance
 from da.resume import resume_checkpoint
@@ -49,6 +50,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     start = time.perf_counter()
     if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
         raise ConfigError(renamed_message("model"))
+    prepare_config(cfg)  # checks the method/encoder/domain files; completes a bare loss node
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -97,6 +99,7 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg.hydra
+    prepare_config(cfg)
     return cfg
 
 
