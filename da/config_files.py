@@ -88,6 +88,9 @@ def check_encoder(encoder: DictConfig) -> None:
     """An encoder yaml: ``name``, ``input``, ``out_dim``, ``model`` (+ text-encoder keys)."""
     shape = (f"an encoder yaml holds input ({' / '.join(ENCODER_INPUTS)}), out_dim (a positive "
              f"integer) and model ({{_target_: <nn.Module class>, <its arguments>}})")
+    if encoder.get("input") == "auto":
+        raise ConfigError("encoder=auto is resolved by da-train and da.train.compose_config; "
+                          "compose the config with them, or name the encoder (encoder=minilm).")
     unknown = [key for key in encoder.keys() if key not in ENCODER_KEYS]
     if unknown:
         raise ConfigError(f"{origin(f'encoder.{unknown[0]}')}: unknown key 'encoder.{unknown[0]}'"

@@ -39,16 +39,7 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
     target = node.get("_target_")
     if not isinstance(target, str):
         return
-    try:
-        obj = get_object(target)
-    except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        first = lines[1] if len(lines) > 1 else (lines or [type(exc).__name__])[0]
-        raise ConfigError(
-            f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', which cannot be "
-            f"imported ({first}); expected the dotted path of a class, e.g. "
-            f"my_losses.MeanGapLoss. Check the spelling of _target_, and that the package holding "
-            f"it is installed or on PYTHONPATH.") from exc
+    obj = import_target(target, where)
     params, open_ended = accepted_parameters(obj)
     keys = [k for k in node.keys() if isinstance(k, str) and not k.startswith("_")
             and k not in given]
@@ -62,6 +53,20 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
                 f"{origin(f'{where}.{key}')}: unknown key '{where}.{key}'{guess}: {_name(obj)} "
                 f"takes no argument '{key}'; it takes {', '.join(params) or 'none'}.")
         _check_type(node, key, params[key], f"{where}.{key}", obj)
+
+
+def import_target(target: str, where: str) -> Any:
+    """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
+    try:
+        return get_object(target)
+    except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        first = lines[1] if len(lines) > 1 else (lines or [type(exc).__name__])[0]
+        raise ConfigError(
+            f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', which cannot be "
+            f"imported ({first}); expected the dotted path of a class, e.g. "
+            f"my_losses.MeanGapLoss. Check the spelling of _target_, and that the package holding "
+            f"it is installed or on PYTHONPATH.") from exc
 
 
 def accepted_parameters(obj: Any) -> tuple[dict[str, Any], bool]:

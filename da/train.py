@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
 from da.config_files import prepare_config
+from da.encoders.auto import auto_encoder_argv, recompose, resolve_overrides
 from da.errors import ConfigError, DAError
 from da.provenance import run_provenance
 from da.resume import resume_checkpoint
@@ -75,7 +76,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
         encoder_info, device_memory(), selection_metrics(trainer, choice))
-    metrics.update(run_provenance())
+    metrics.update(run_provenance(), **{"meta/encoder": cfg.encoder.name})  # what auto chose
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
@@ -87,9 +88,17 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     """conf/train.yaml composed in-process as ``da-train`` would, writing into ``output_dir``.
 
     For notebooks, scripts and tests that call :func:`train` without the CLI: the ``hydra`` node
-    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result.
+    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result;
+    ``encoder=auto`` is resolved and the method, encoder and domain nodes are checked.
     """
     check_renamed(overrides)
+    overrides = resolve_overrides(overrides, lambda chosen: _compose(chosen, output_dir))
+    cfg = _compose(overrides, output_dir)
+    prepare_config(cfg)
+    return cfg
+
+
+def _compose(overrides: list[str], output_dir: Path) -> DictConfig:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -99,7 +108,6 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg.hydra
-    prepare_config(cfg)
     return cfg
 
 
@@ -143,7 +151,7 @@ def device_memory() -> dict[str, float]:
 def _hydra_main(cfg: DictConfig) -> float | None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        metrics = train(cfg, output_dir)
+        metrics = train(recompose(cfg), output_dir)  # recompose: encoder=auto in a sweep job
     except DAError as exc:
         log.error("%s", exc)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -158,6 +166,7 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
+        sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: _compose(o, Path.cwd()))
     except DAError as exc:
         print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
