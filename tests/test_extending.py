@@ -112,7 +112,7 @@ def test_user_encoder_trains_through_the_cli(data_dir, tmp_path):
 
 def test_user_encoder_on_the_wrong_data_names_the_fitting_encoders(data_dir, tmp_path):
     write_doc_example(tmp_path)
-    result = da_train([SEARCHPATH, "encoder=hashed_bow", "source=bow_books", "target=kitchen"],
+    result = da_train([SEARCHPATH, "encoder=hashed_bow", "source=bow_books", "target=bow_kitchen"],
                       tmp_path / "out", cwd=tmp_path, pythonpath="mine")
     assert result.returncode == 2
     assert_clean_error(result, "domain 'bow_books' holds vectors but the encoder takes text",

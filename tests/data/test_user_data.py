@@ -306,7 +306,7 @@ def test_path_is_mandatory(compose_cfg):
     from omegaconf.errors import MissingMandatoryValue
 
     for domain in ("file", "features"):
-        cfg = compose_cfg([f"target={domain}"])
+        cfg = compose_cfg([f"target={domain}", "encoder=mlp"])  # auto: no text -> vectors
         assert cfg.target.name == domain and cfg.run_name == f"dann-rt_polarity_to_{domain}-s0"
         with pytest.raises(MissingMandatoryValue, match="target.path"):
             instantiate(cfg.target)
