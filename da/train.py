@@ -92,13 +92,15 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     ``encoder=auto`` is resolved and the method, encoder and domain nodes are checked.
     """
     check_renamed(overrides)
-    overrides = resolve_overrides(overrides, lambda chosen: _compose(chosen, output_dir))
-    cfg = _compose(overrides, output_dir)
+    overrides = resolve_overrides(overrides, lambda chosen: compose_plain(chosen, output_dir))
+    cfg = compose_plain(overrides, output_dir)
     prepare_config(cfg)
     return cfg
 
 
-def _compose(overrides: list[str], output_dir: Path) -> DictConfig:
+def compose_plain(overrides: list[str], output_dir: Path) -> DictConfig:
+    """conf/train.yaml composed with ``overrides`` as it is: ``encoder=auto`` left unresolved,
+    nothing checked (the first step of :func:`compose_config`)."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -166,7 +168,7 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
-        sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: _compose(o, Path.cwd()))
+        sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: compose_plain(o, Path.cwd()))
     except DAError as exc:
         print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

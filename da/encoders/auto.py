@@ -105,7 +105,8 @@ def auto_encoder_argv(argv: list[str],
             or args.config_name or args.config_dir:
         return argv
     sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
-    if any(_sets_domains(o.key_or_group) for o in parsed if o.is_sweep_override()):
+    if any(_sets_domains(o.key_or_group) or o.key_or_group == "encoder"
+           for o in parsed if o.is_sweep_override()):
         return argv
     overrides = [o for o in args.overrides if o not in sweeps]
     try:

@@ -44,6 +44,39 @@ def test_overrides_of_encoder_keys_apply_to_the_chosen_encoder(compose_cfg):
         compose_cfg(["source=bow_books", "target=bow_kitchen", "encoder.freeze=4"])
 
 
+@pytest.mark.parametrize("argv,expected", [
+    (["encoder.freeze=4", "--cfg", "job"], ["encoder.freeze=4", "encoder=minilm", "--cfg", "job"]),
+    (["source=bow_books", "encoder=auto", "target=bow_kitchen"],
+     ["source=bow_books", "target=bow_kitchen", "encoder=mlp"]),
+    (["-m", "seed=0,1", "source=mnist", "target=usps"],  # one pair: resolved for every job
+     ["-m", "seed=0,1", "source=mnist", "target=usps", "encoder=lenet"]),
+    (["-m", "source=bow_dvd,mnist"], None),  # a sweep over domains: per job
+    (["-m", "encoder=mlp,minilm"], None),  # a sweep over encoders
+    (["encoder=mlp"], None),  # explicit
+    (["experiment=mnist_to_usps"], None),  # the experiment names lenet
+    (["source=bow_boks"], None),  # Hydra's own error, with the options
+    (["--help"], None),
+])
+def test_da_train_argv_names_the_encoder_before_hydra_composes(tmp_path, argv, expected):
+    from da.encoders.auto import auto_encoder_argv
+    from da.train import compose_plain
+
+    assert auto_encoder_argv(argv, lambda o: compose_plain(o, tmp_path)) == (expected or argv)
+
+
+def test_a_sweep_whose_sweeper_params_set_domains_is_resolved_per_job(tmp_path):
+    from da.encoders.auto import auto_encoder_argv
+    from da.train import compose_plain
+
+    (tmp_path / "conf" / "experiment").mkdir(parents=True)
+    (tmp_path / "conf" / "experiment" / "mixed.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      source: bow_dvd,mnist\n")
+    argv = ["-m", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "experiment=mixed"]
+    assert auto_encoder_argv(argv, lambda o: compose_plain(o, tmp_path)) == argv
+    single = argv[1:]  # a single run has one pair: rt_polarity -> cr
+    assert auto_encoder_argv(single, lambda o: compose_plain(o, tmp_path))[-1] == "encoder=minilm"
+
+
 @pytest.mark.parametrize("encoder", [[], ["encoder=mlp"]])
 def test_domains_of_different_modalities_are_refused(compose_cfg, encoder):
     """With auto when composing; with an explicit encoder before any data is read."""
