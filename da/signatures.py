@@ -14,13 +14,17 @@ import types
 import typing
 from typing import Any
 
-from hydra.utils import get_object
+from hydra._internal.utils import _locate  # hydra.utils.get_object logs each failure
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from torch import nn
 
 from da.config_origin import origin
 from da.errors import ConfigError
+
+#: A ``_target_`` of each config group, as docs/EXTENDING.md writes them.
+_EXAMPLES = {"method": "my_losses.MeanGapLoss", "encoder": "my_encoders.HashedBagOfWords",
+             "source": "my_domains.TextFolder", "target": "my_domains.TextFolder"}
 
 
 def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> None:
@@ -58,15 +62,15 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
 def import_target(target: str, where: str) -> Any:
     """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
     try:
-        return get_object(target)
+        return _locate(target)
     except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         first = lines[1] if len(lines) > 1 else (lines or [type(exc).__name__])[0]
         raise ConfigError(
             f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', which cannot be "
             f"imported ({first}); expected the dotted path of a class, e.g. "
-            f"my_losses.MeanGapLoss. Check the spelling of _target_, and that the package holding "
-            f"it is installed or on PYTHONPATH.") from exc
+            f"{_EXAMPLES.get(where.split('.', 1)[0], 'my_package.MyClass')}. Check the spelling "
+            f"of _target_, and that the package holding it is installed or on PYTHONPATH.") from exc
 
 
 def accepted_parameters(obj: Any) -> tuple[dict[str, Any], bool]:
@@ -83,9 +87,12 @@ def accepted_parameters(obj: Any) -> tuple[dict[str, Any], bool]:
     for function in functions:
         try:
             signature = inspect.signature(function)
-            hints = typing.get_type_hints(function)
-        except Exception:  # no signature (a builtin) or an annotation that does not evaluate
+        except (TypeError, ValueError):  # no signature (a builtin): anything may be right
             return params, True
+        try:
+            hints = typing.get_type_hints(function)
+        except Exception:  # an annotation that does not evaluate here: names only
+            hints = {}
         more = False
         for name, param in signature.parameters.items():
             if param.kind == param.VAR_KEYWORD:
