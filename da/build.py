@@ -19,7 +19,7 @@ from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
 from da.data.datamodule import DomainPairDataModule
-from da.encoders.inputs import check_encoder_fits
+from da.encoders.inputs import check_encoder_fits, check_same_modality
 from da.encoders.text import text_encoding
 from da.errors import ConfigError
 from da.instantiate import build
@@ -34,6 +34,7 @@ def build_datamodule(cfg: DictConfig) -> DomainPairDataModule:
     """Source and target domains + the DataModule, loaded and checked (before any model)."""
     source = build(cfg.source, "source")
     target = build(cfg.target, "target")
+    check_same_modality((source.name, source.modality), (target.name, target.modality))
     check_encoder_fits(cfg.encoder.input, source, target)
     datamodule = build(cfg.data, "data", source=source, target=target,
                        encoder_input=cfg.encoder.input, data_dir=cfg.data_dir,

@@ -3,8 +3,10 @@
 **Which exception for what.** Every problem a user can fix raises a subclass of :class:`DAError`:
 
 * :class:`ConfigError`: a configuration value is invalid or two choices do not fit together
-  (``num_k=0``, an alignment loss with MCD, an encoder that does not fit the data, an unknown
-  ``_target_``, a missing mandatory value, a loss that returns a non-scalar);
+  (``num_k=0``, an alignment loss with MCD, an encoder that does not fit the data, a source and
+  a target of different modalities, an unknown ``_target_``, a missing mandatory value, a loss
+  that returns a non-scalar, a malformed method / encoder / domain yaml: :mod:`da.config_files`,
+  :mod:`da.signatures`, whose messages name the file or override, the key and the shape);
 * :class:`DataError`: a dataset is missing, unreadable, corrupt or inconsistent (including a
   failed download or sha256 check);
 * :class:`TrainingError`: training cannot go on, e.g. a NaN/Inf loss.

@@ -2,7 +2,9 @@
 
 Every module that turns config nodes into objects (da/build.py, da/selection/rules.py) uses it,
 so a wrong value stops the run before training with a :class:`~da.errors.ConfigError`, not a
-stack trace.
+stack trace. The nodes of the files a user writes (``method``, ``encoder``, ``source``,
+``target``) are first checked against the signatures of their ``_target_``
+(:func:`da.signatures.check_arguments`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,22 @@ from typing import Any
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from da.config_origin import origin
 from da.errors import ConfigError
+from da.signatures import check_arguments
+
+#: Config groups whose files users write: their ``_target_`` nodes are checked before building.
+CHECKED_GROUPS = ("method", "encoder", "source", "target")
 
 
 def build(node: DictConfig | None, where: str, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate(node, **kwargs)`` with errors that name the config node."""
     if node is None:
         return None
+    if where.split(".", 1)[0] in CHECKED_GROUPS:
+        check_arguments(node, where, given=set(kwargs))
     try:
         return instantiate(node, **kwargs)
     except MissingMandatoryValue as exc:
@@ -33,3 +42,6 @@ def build(node: DictConfig | None, where: str, **kwargs: Any) -> Any:
             hint = (" The module could not be imported: check the spelling of _target_, and that "
                     "the package holding it is installed or on PYTHONPATH.")
         raise ConfigError(f"invalid config '{where}': {message}.{hint}") from exc
+    except OmegaConfBaseException as exc:  # e.g. an interpolation to a key that does not exist
+        raise ConfigError(f"invalid config '{where}' ({origin(where)}): "
+                          f"{str(exc).splitlines()[0]}") from exc

@@ -30,6 +30,9 @@ log = logging.getLogger("da.train")
 #: The repository's conf/ (the package is installed in editable mode, see the README).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
+#: Hydra's help flags: they compose nothing, so encoder=auto is left for the help to show.
+HELP_FLAGS = {"--help", "-h", "--hydra-help"}
+
 #: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now.
 RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
            "model.encoder_lr_scale": "encoder.lr_scale",
@@ -46,12 +49,14 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     import torch
 
     from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
+    from da.config_files import prepare_config
     from da.provenance import run_provenance
     from da.resume import resume_checkpoint
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
     if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
         raise ConfigError(renamed_message("model"))
+    prepare_config(cfg)  # checks the method/encoder/domain files; completes a bare loss node
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -76,7 +81,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
         encoder_info, device_memory(), selection_metrics(trainer, choice))
-    metrics.update(run_provenance())
+    metrics.update(run_provenance(), **{"meta/encoder": cfg.encoder.name})  # what auto chose
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
@@ -88,9 +93,21 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     """conf/train.yaml composed in-process as ``da-train`` would, writing into ``output_dir``.
 
     For notebooks, scripts and tests that call :func:`train` without the CLI: the ``hydra`` node
-    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result.
+    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result;
+    ``encoder=auto`` is resolved and the method, encoder and domain nodes are checked.
     """
     check_renamed(overrides)
+    from da.config_files import prepare_config
+    from da.encoders.auto import resolve_overrides
+    overrides = resolve_overrides(overrides, lambda chosen: compose_plain(chosen, output_dir))
+    cfg = compose_plain(overrides, output_dir)
+    prepare_config(cfg)
+    return cfg
+
+
+def compose_plain(overrides: list[str], output_dir: Path) -> DictConfig:
+    """conf/train.yaml composed with ``overrides`` as it is: ``encoder=auto`` left unresolved,
+    nothing checked (the first step of :func:`compose_config`)."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -143,9 +160,10 @@ def device_memory() -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    from da.encoders.auto import recompose
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        metrics = train(cfg, output_dir)
+        metrics = train(recompose(cfg), output_dir)  # recompose: encoder=auto in a sweep job
     except DAError as exc:
         log.error("%s", exc)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -160,6 +178,9 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
+        if not HELP_FLAGS.intersection(sys.argv[1:]):  # --help shows the groups, encoder=auto
+            from da.encoders.auto import auto_encoder_argv
+            sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: compose_plain(o, Path.cwd()))
     except DAError as exc:
         print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -64,7 +64,8 @@ def test_unwritable_output_dir_stops_before_anything_runs(tmp_path, multirun):
 def test_empty_domain_file_is_a_data_error(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("text,label\n")
-    result = da_train([*QUICK, "target=file", f"target.path={empty}"], tmp_path)
+    result = da_train(["source=uci_imdb", "target=file", f"target.path={empty}", "encoder=mlp"],
+                      tmp_path)
     assert result.returncode == 2
     assert_clean_error(result, "empty.csv", "no rows")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from lightning.pytorch.utilities import CombinedLoader
+from omegaconf import OmegaConf
 
 from da.errors import ConfigError, TrainingError
 from da.methods.alignment import AlignmentModule
@@ -37,6 +37,26 @@ def test_user_loss_trains_through_the_cli(data_dir, tmp_path):
     assert metrics["train/align/mean_gap"] > 0 and math.isfinite(metrics["train/align/mean_gap"])
     assert metrics["train/loss_align"] > 0
     assert "[da] my_loss-bow_dvd_to_bow_electronics-s0" in result.stdout
+
+
+@pytest.mark.slow
+def test_bare_loss_node_trains_through_the_cli(data_dir, tmp_path):
+    """docs/EXTENDING.md's shortest method yaml: `_target_` + arguments, nothing else."""
+    names = {p.relative_to(tmp_path).as_posix() for p in write_doc_example(tmp_path)}
+    assert "mine/conf/method/my_gap.yaml" in names
+    assert "name" not in (tmp_path / "mine/conf/method/my_gap.yaml").read_text()
+    result = da_train([*TINY, SEARCHPATH, "method=my_gap", "method.scale=2.0"], tmp_path / "out",
+                      cwd=tmp_path, pythonpath="mine")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[da] my_gap-bow_dvd_to_bow_electronics-s0" in result.stdout
+    method = OmegaConf.load(run_of(tmp_path / "out") / "config.yaml").method
+    assert method.name == "my_gap"
+    assert OmegaConf.to_container(method.loss) == {"_target_": "my_losses.MeanGapLoss",
+                                                   "scale": 2.0}
+    assert OmegaConf.to_container(method.weight) == {"_target_": "da.schedules.Constant",
+                                                     "value": 1.0}
+    metrics = metrics_of(tmp_path / "out")
+    assert metrics["train/align_weight"] == 1.0 and metrics["train/align/mean_gap"] > 0
 
 
 def test_docs_hold_a_dataset_and_an_encoder_example(tmp_path):
@@ -92,7 +112,7 @@ def test_user_encoder_trains_through_the_cli(data_dir, tmp_path):
 
 def test_user_encoder_on_the_wrong_data_names_the_fitting_encoders(data_dir, tmp_path):
     write_doc_example(tmp_path)
-    result = da_train([SEARCHPATH, "encoder=hashed_bow", "source=bow_books", "target=kitchen"],
+    result = da_train([SEARCHPATH, "encoder=hashed_bow", "source=bow_books", "target=bow_kitchen"],
                       tmp_path / "out", cwd=tmp_path, pythonpath="mine")
     assert result.returncode == 2
     assert_clean_error(result, "domain 'bow_books' holds vectors but the encoder takes text",

@@ -232,7 +232,8 @@ def check_compatible(source: DomainData, target: DomainData, encoder_input: str)
     if source.classes != target.classes:
         raise DataError(f"label sets differ: source '{source.name}' has {source.classes}, target "
                         f"'{target.name}' has {target.classes}; map both to the same classes "
-                        f"(file and features domains take classes=[...], the names in order).")
+                        f"(file and features domains take classes=[...], the names in index "
+                        f"order, or label_map={{0:negative,1:positive}}).")
     extra = set(np.unique(target.test.y).tolist()) - set(np.unique(source.train.y).tolist())
     if extra:
         names = [target.classes[i] if 0 <= i < len(target.classes) else i for i in sorted(extra)]

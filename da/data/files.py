@@ -1,10 +1,11 @@
 """The user's own data: ``file`` (text in CSV / TSV / JSONL), ``features`` (vectors: .npz or CSV).
 
-Both read one file (optionally ``.gz``) with a label column, map the labels to class indices by
-sorted label names (integers sort numerically) unless ``classes`` lists the names in order, and
-either take the split from ``split_column`` (values ``train`` / ``test``) or make the seeded
-stratified split of :class:`~da.data.base.DomainSource`. Every problem raises a
-:class:`~da.errors.DataError` naming the file, and the line where there is one.
+Both read one file (optionally ``.gz``) with a label column, rename the labels through
+``label_map`` if given (``{0: negative, 1: positive}``), map them to class indices by sorted label
+names (integers sort numerically) unless ``classes`` lists the names in order, and either take the
+split from ``split_column`` (values ``train`` / ``test``) or make the seeded stratified split of
+:class:`~da.data.base.DomainSource`. Every problem raises a :class:`~da.errors.DataError` naming
+the file, and the line where there is one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -51,9 +52,23 @@ def label_name(value: Any, where: str) -> str:
     return str(value).strip()
 
 
-def encode_labels(names: Sequence[str], classes: Sequence[Any] | None,
-                  where: str) -> tuple[np.ndarray, list[str]]:
-    """Class indices of ``names`` and the class list (sorted names, integers numerically)."""
+def map_labels(names: Sequence[str], label_map: Mapping[Any, Any], where: str) -> list[str]:
+    """``names`` through ``label_map`` (``{label value in the file: class name}``)."""
+    mapping = {label_name(k, f"{where} label_map"): label_name(v, f"{where} label_map")
+               for k, v in label_map.items()}
+    unknown = sorted(set(names) - set(mapping))
+    if unknown:
+        raise DataError(f"{where}: labels {unknown[:10]} are not keys of label_map={mapping}; "
+                        f"map every label value, e.g. label_map={{0:negative,1:positive}}.")
+    return [mapping[n] for n in names]
+
+
+def encode_labels(names: Sequence[str], classes: Sequence[Any] | None, where: str,
+                  label_map: Mapping[Any, Any] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Class indices of ``names`` (renamed through ``label_map`` first, if given) and the class
+    list (sorted names, integers numerically)."""
+    if label_map is not None:
+        names = map_labels(names, label_map, where)
     found = sorted(set(names), key=lambda n: (0, int(n), "") if _INT.match(n) else (1, 0, n))
     if classes is None:
         if len(found) < 2:
@@ -79,10 +94,11 @@ class _FileDomain(DomainSource):
 
     def __init__(self, path: str, label_column: str = "label", split_column: str | None = None,
                  name: str | None = None, classes: Sequence[Any] | None = None,
-                 **kwargs: Any) -> None:
+                 label_map: Mapping[Any, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(name or Path(str(path)).stem, **kwargs)
         self.path, self.label_column, self.split_column = str(path), label_column, split_column
         self.classes = None if classes is None else list(classes)
+        self.label_map = None if label_map is None else dict(label_map)
 
     def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
         """``(inputs, label names, split values or None)`` of every example in ``path``."""
@@ -116,7 +132,7 @@ class _FileDomain(DomainSource):
     def _read(self, data_dir: str | os.PathLike | None) -> tuple[Split, list[str] | None, Path]:
         path = find_file(self.path, data_dir, self.name)
         x, names, splits = self.read_file(path)
-        y, self._classes = encode_labels(names, self.classes, str(path))
+        y, self._classes = encode_labels(names, self.classes, str(path), self.label_map)
         return Split(x, y), splits, path
 
     def _labels_and_splits(self, path: Path, rows: list[Row]) -> tuple[list[str], list[str] | None]:
@@ -144,6 +160,8 @@ class TextFile(_FileDomain):
         split_column: optional column with ``train`` / ``test`` per row.
         name: the domain name in run names and tables (default: the file's stem).
         classes: optional class names in label-index order (labels given as names or indices).
+        label_map: optional ``{label in the file: class name}``, e.g. ``{0: negative, 1:
+            positive}``, applied before ``classes``; every label value must be a key.
     """
 
     modality = "text"

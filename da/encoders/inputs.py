@@ -16,6 +16,22 @@ from da.errors import ConfigError
 ENCODERS_FOR = {"text": "encoder=mlp (bag-of-words), encoder=minilm or encoder=hf",
                 "vectors": "encoder=mlp",
                 "images": "encoder=lenet, or encoder=mlp on the flattened pixels"}
+#: modality -> the encoder ``encoder=auto`` (the default) picks for it (da/encoders/auto.py)
+AUTO_ENCODERS = {"text": "minilm", "vectors": "mlp", "images": "lenet"}
+
+
+def check_same_modality(source: tuple[str, str], target: tuple[str, str]) -> None:
+    """Raise a ConfigError when the two domains hold different kinds of data.
+
+    Args:
+        source: ``(name, modality)`` of the source domain.
+        target: ``(name, modality)`` of the target domain.
+    """
+    if source[1] != target[1]:
+        raise ConfigError(
+            f"source '{source[0]}' holds {source[1]} but target '{target[0]}' holds {target[1]}; "
+            f"a source and a target must hold the same kind of data (two text, two vector or two "
+            f"image domains).")
 
 
 def check_encoder_fits(encoder_input: str, *domains: DomainSource) -> None:

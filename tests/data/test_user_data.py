@@ -92,6 +92,27 @@ def test_integer_labels_sort_numerically_and_classes_name_them(tmp_path):
         TextFile(str(binary), classes=["a", "a"]).load()
 
 
+def test_label_map_renames_label_values(tmp_path):
+    binary = write_table(tmp_path / "bin.csv",
+                         [{"text": f"t{i}", "label": i % 2} for i in range(10)])
+    data = TextFile(str(binary), label_map={0: "negative", 1: "positive"}).load()
+    assert data.classes == ["negative", "positive"]
+    texts = {f"t{i}": i % 2 for i in range(10)}  # 0 -> negative (index 0), 1 -> positive
+    assert all(texts[x] == y for x, y in zip(data.train.x + data.test.x,
+                                             np.concatenate([data.train.y, data.test.y])))
+    # a map onto names that sort the other way round: classes still follow sorted names ...
+    flipped = TextFile(str(binary), label_map={0: "pos", 1: "neg"}).load()
+    assert flipped.classes == ["neg", "pos"]
+    assert all(texts[x] == 1 - y for x, y in zip(flipped.train.x, flipped.train.y))
+    # ... or the classes given, and the map applies first
+    both = TextFile(str(binary), label_map={1: "b", 0: "a"}, classes=["b", "a"]).load()
+    assert both.classes == ["b", "a"]
+    assert all(texts[x] == 1 - y for x, y in zip(both.train.x, both.train.y))
+    with pytest.raises(DataError, match=r"bin\.csv: labels \['1'\] are not keys of "
+                                        r"label_map=\{'0': 'negative'\}"):
+        TextFile(str(binary), label_map={0: "negative"}).load()
+
+
 def test_relative_path_is_found_in_the_launch_dir_then_data_dir(tmp_path, monkeypatch):
     write_table(tmp_path / "a.csv", reviews(20))
     monkeypatch.chdir(tmp_path)
@@ -261,12 +282,31 @@ def test_text_file_source_with_a_builtin_target(data_dir, tmp_path, monkeypatch,
     assert metrics["train/loss_align"] > 0
 
 
+@pytest.mark.parametrize("mapping", ["target.classes=[negative,positive]",
+                                     "target.label_map={0:negative,1:positive}", None])
+def test_numeric_labels_pair_with_a_sentiment_source(data_dir, tmp_path, mapping):
+    """README: a target file labelled 0 / 1 next to a source with classes negative / positive."""
+    rows = [{"text": r["text"], "label": int(r["label"] == "positive")} for r in reviews(120)]
+    write_table(tmp_path / "t.csv", rows)
+    args = ["source=uci_yelp", "source.max_examples=200", "target=file", "target.path=t.csv",
+            "encoder=mlp", "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+    result = da_train(args + ([mapping] if mapping else []), tmp_path / "out", cwd=tmp_path)
+    if mapping is None:
+        assert result.returncode == 2
+        assert "label sets differ: source 'uci_yelp' has ['negative', 'positive'], target " \
+               "'file' has ['0', '1']" in result.stderr
+        assert "label_map={0:negative,1:positive}" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[da] dann-uci_yelp_to_file-s0" in result.stdout
+
+
 def test_path_is_mandatory(compose_cfg):
     from hydra.utils import instantiate
     from omegaconf.errors import MissingMandatoryValue
 
     for domain in ("file", "features"):
-        cfg = compose_cfg([f"target={domain}"])
+        cfg = compose_cfg([f"target={domain}", "encoder=mlp"])  # auto: no text -> vectors
         assert cfg.target.name == domain and cfg.run_name == f"dann-rt_polarity_to_{domain}-s0"
         with pytest.raises(MissingMandatoryValue, match="target.path"):
             instantiate(cfg.target)
