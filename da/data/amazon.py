@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_svmlight_file
 
 from da.data.base import DomainSource, labeled_texts
 from da.data.io import dataset_dir, decode, read_bytes
@@ -37,6 +36,7 @@ def _check_domain(domain: str) -> str:
 def parse_svmlight(data: bytes, path: Path, n_features: int = BOW_DIM) -> Split:
     """Parse a zero-based svmlight file with labels ``-1``/``1`` into (CSR float32, {0, 1})."""
     try:
+        from sklearn.datasets import load_svmlight_file  # heavy; encoder=auto imports this module
         x, y = load_svmlight_file(io.BytesIO(data), n_features=n_features, zero_based=True,
                                   dtype=np.float32)
     except ValueError as exc:

@@ -2,10 +2,9 @@
 validation, target test.
 
 Training batches are ``{"source": (x_s, y_s), "target": x_t}``: the target loader holds no labels,
-so target labels cannot reach ``training_step``. Validation runs on the source validation part
-(``val/source_*``); with ``oracle_val`` also on the target test part every epoch
-(``val/target_acc_oracle``: it peeks at target labels, for analysis only). ``test`` is the
-target test part.
+so target labels cannot reach ``training_step``. Validation: the source validation part
+(``val/source_*``), with ``oracle_val`` also the target test part (``val/target_acc_oracle``, an
+oracle: target labels, for analysis only). ``test`` is the target test part.
 
 The encoder decides how its inputs are served through one entry point, :meth:`use` with an
 :class:`~da.data.pipeline.InputPipeline`; :meth:`loader` serves any part the same way to

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from da.data.types import Split
 from da.errors import ConfigError
@@ -18,6 +17,7 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
     index = np.arange(len(y))
+    from sklearn.model_selection import train_test_split  # ~1 s to import: only when used
     train, test = train_test_split(index, test_size=test_fraction, random_state=seed, stratify=y)
     return np.sort(train), np.sort(test)
 
