@@ -168,6 +168,7 @@ def main() -> None:
     if args.skada_loop:
         return skada_loop(domains, epochs, seed=0)
     args.out.mkdir(parents=True, exist_ok=True)
+    args.provenance = provenance()  # before this run writes its own output files
     n = len(pairs(domains)) * len(METHODS)
     skada_s, out = timed([sys.executable, __file__, "--skada-loop", "--epochs", str(epochs),
                           *(["--smoke"] if args.smoke else [])],
@@ -193,7 +194,7 @@ def write_report(args, n, skada_s, da_s, runs, over, sweep144_s, n144) -> None:
     (args.out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
     command = "python scripts/bench_sweep_vs_skada.py " + " ".join(sys.argv[1:])
     lines = [f"# `da` sweep vs a skada loop: {n} runs\n",
-             f"Command: `{command.strip()}`; {provenance()}. Raw runs: `{name}.jsonl`.\n",
+             f"Command: `{command.strip()}`; {args.provenance}. Raw runs: `{name}.jsonl`.\n",
              "| setup | runs | wall time | per run | mean target acc (%) |", "|---|---|---|---|---|",
              f"| skada 0.6.0, one Python process | {n} | {skada_s:.1f} s | {skada_s / n:.2f} s | "
              f"{mean_acc(runs, 'skada')} |",
