@@ -40,10 +40,19 @@ def cpu_job():
     slurm("scancel", "--name", name)
 
 
-def states(job_id: str) -> list[str]:
-    """sacct's states of a job (one per array task), e.g. ``["COMPLETED", "CANCELLED"]``."""
-    out = slurm("sacct", "-n", "-X", "-P", "-j", job_id, "-o", "State")
-    return [line.split()[0] for line in out.splitlines() if line]
+def states(job_id: str, timeout: float = 60) -> list[str]:
+    """sacct's final states of a job (one per array task), e.g. ``["COMPLETED", "CANCELLED"]``.
+
+    submitit hands back a job's result as soon as the job wrote it, while SLURM may still show
+    the task RUNNING (or COMPLETING) for a moment as the process exits: wait for the end states.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        out = slurm("sacct", "-n", "-X", "-P", "-j", job_id, "-o", "State")
+        found = [line.split()[0] for line in out.splitlines() if line]
+        if not set(found) & {"PENDING", "RUNNING", "COMPLETING"} or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
 
 
 def submitit_job_ids(sweep: Path) -> set[str]:
