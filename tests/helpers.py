@@ -126,6 +126,13 @@ def sweep_dir(out: Path) -> Path:
     return sweep
 
 
+def sweep_job_names(methods: tuple[str, ...], seeds: tuple[int, ...],
+                    pair: str = "bow_dvd_to_bow_electronics") -> list[str]:
+    """The job directory names of a ``method=... seed=...`` sweep of one pair, in job order."""
+    jobs = [(m, s) for m in methods for s in seeds]
+    return [f"{i}_{m}-{pair}-s{s}" for i, (m, s) in enumerate(jobs)]
+
+
 def job_dirs(sweep: Path) -> list[Path]:
     """The job directories of a sweep, in job order."""
     return sorted((p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")),

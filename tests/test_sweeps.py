@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from da import compare
-from tests.helpers import job_dirs, majority_rate, multirun, sweep_dir
+from tests.helpers import job_dirs, majority_rate, multirun, sweep_dir, sweep_job_names
 
 #: Target accuracy over the majority rate (0.5025) that a job of SWEEP_PAIR (tests/helpers.py)
 #: must reach after 3 epochs
@@ -38,9 +38,7 @@ def test_basic_multirun_gives_a_dir_per_job_and_a_correct_table(data_dir, tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir(tmp_path)
     jobs = job_dirs(sweep)
-    assert [p.name for p in jobs] == [f"{i}_{m}-bow_dvd_to_bow_electronics-s{s}" for i, (m, s)
-                                      in enumerate((m, s) for m in ("source_only", "dann")
-                                                   for s in (0, 1))]
+    assert [p.name for p in jobs] == sweep_job_names(("source_only", "dann"), (0, 1))
     assert compare.main([str(sweep)]) == 0
     table = capsys.readouterr().out
     for method, runs in (("source_only", jobs[:2]), ("dann", jobs[2:])):

@@ -97,8 +97,7 @@ def test_text_domains_go_through_bag_of_words(data_dir, tmp_path):
     result = da_train(["source=uci_imdb", "target=uci_amazon", "encoder=mlp", "method=mmd",
                        "trainer.max_epochs=15", "trainer.enable_progress_bar=false"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    (run,) = run_dirs(tmp_path)
-    metrics = json.loads((run / "metrics.json").read_text())
+    run, metrics = run_of(tmp_path), metrics_of(tmp_path)
     majority = majority_rate(run)  # uci_amazon's test part is balanced: 0.5 (measured: 0.733)
     assert metrics["test/target_acc"] >= majority + 0.1, (metrics["test/target_acc"], majority)
 

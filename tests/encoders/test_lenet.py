@@ -3,14 +3,13 @@ end to end."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import torch
 
 from da.encoders.lenet import LeNetEncoder
 from da.errors import ConfigError
-from tests.helpers import da_train, majority_rate, run_dirs
+from tests.helpers import da_train, majority_rate, metrics_of, run_of
 
 
 @pytest.mark.parametrize("shape,padding,flat", [((16, 16), 2, 800), ((28, 28), 0, 800),
@@ -38,8 +37,7 @@ def test_da_train_lenet_dann_beats_chance(data_dir, tmp_path):
     result = da_train(["source=mnist", "target=usps", "encoder=lenet", "method=dann",
                        "trainer.max_epochs=4", "trainer.enable_progress_bar=false"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    (run,) = run_dirs(tmp_path)
-    metrics = json.loads((run / "metrics.json").read_text())
+    run, metrics = run_of(tmp_path), metrics_of(tmp_path)
     # 10 classes: the largest USPS class (digit 0) is 0.196 of the images (measured: 0.734)
     majority = majority_rate(run)
     assert metrics["test/target_acc"] >= majority + 0.3, (metrics["test/target_acc"], majority)
