@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
+from typing import Iterable
 
 from da.data.base import DomainSource
 from da.data.io import files_read, resolve_data_dir
@@ -55,7 +56,7 @@ def load_domain(domain: DomainSource, data_dir: str | os.PathLike | None) -> Dom
     with files_read() as files:
         loaded = domain.load(data_dir)
     stats["misses"] += 1
-    _memo[key] = (loaded, stamps(dict.fromkeys(files)))
+    _memo[key] = (loaded, stamps(files))
     _memo.move_to_end(key)
     while len(_memo) > MAX_DOMAINS:
         _memo.popitem(last=False)
@@ -68,7 +69,7 @@ def clear() -> None:
     stats.update(hits=0, misses=0)
 
 
-def stamps(files: dict[str, object]) -> dict[str, tuple[int, int]]:
+def stamps(files: Iterable[str]) -> dict[str, tuple[int, int]]:
     """``{path: (size, mtime_ns)}`` of ``files`` now; a missing file stamps as ``(-1, -1)``."""
     now = {}
     for path in files:
