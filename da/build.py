@@ -48,18 +48,25 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
 
     A vector or image encoder gets its input size from the data. A text encoder with a
     ``backbone`` hands the datamodule the pipeline of its inputs (cached features, cached prefix
-    states or tokens: :mod:`da.encoders.text`); ``info`` counts its cache hits and misses.
+    states or tokens: :mod:`da.encoders.text`); ``info`` counts its cache hits and misses and,
+    with ``encoder.backbone.max_length=auto``, gives the length taken from the training texts.
     """
     if cfg.encoder.get("backbone") is None:
         extra = {"in_dim": datamodule.input_dim} if datamodule.input_dim is not None else {}
         return build(cfg.encoder.model, "encoder.model", **extra), {}
     backbone = build(cfg.encoder.backbone, "encoder.backbone")
+    auto_length = getattr(backbone, "max_length", None) == "auto"
+    if auto_length:  # before any encoding: the length is part of every cache key
+        backbone.fit_max_length(datamodule.training_texts())
     top = build(cfg.encoder.model, "encoder.model", in_dim=backbone.out_dim)
     encoding = text_encoding(backbone, top, cache=cfg.encoder.cache,
                              prefix_cache=cfg.encoder.prefix_cache,
                              cache_dir=cfg.get("cache_dir"))
     datamodule.use(encoding.pipeline)
-    return encoding.encoder, encoding.cache_info()
+    info = encoding.cache_info()
+    if auto_length:
+        info["encoder/max_length"] = backbone.max_length
+    return encoding.encoder, info
 
 
 def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,

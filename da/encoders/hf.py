@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from da.encoders.max_length import (check_coverage, check_max_length, length_from_data,
+                                    model_length_limit)
 from da.encoders.model_path import resolve_model
 from da.errors import ConfigError
 
@@ -47,20 +49,24 @@ class HFBackbone(nn.Module):
     Args:
         model_name: ``minilm``, a Hugging Face model name, or a local model folder.
         max_length: tokens per text; longer texts are truncated (logged once per call).
+            ``"auto"``: taken from the training texts by :meth:`fit_max_length`
+            (:mod:`da.encoders.max_length`; ``da-train`` calls it before any encoding).
         pooling: ``mean`` (mask-aware mean of the last hidden states) or ``cls``.
         freeze: ``"all"``, ``"none"`` or the number of frozen layers (embeddings included).
         normalize: L2-normalize the pooled embedding (as sentence-transformers does for MiniLM).
+        length_coverage: with ``max_length="auto"``, the share of the training texts kept whole.
     """
 
-    def __init__(self, model_name: str = "minilm", max_length: int = 128, pooling: str = "mean",
-                 freeze: str | int = "all", normalize: bool = False) -> None:
+    def __init__(self, model_name: str = "minilm", max_length: int | str = 128,
+                 pooling: str = "mean", freeze: str | int = "all", normalize: bool = False,
+                 length_coverage: float = 0.99) -> None:
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ConfigError(f"pooling must be 'mean' or 'cls', got '{pooling}'")
-        if max_length < 2:
-            raise ConfigError(f"max_length must be >= 2, got {max_length}")
+        self.max_length = check_max_length(max_length)
+        self.length_coverage = check_coverage(length_coverage)
         self.model_name, self.path = model_name, resolve_model(model_name)
-        self.max_length, self.pooling, self.normalize = int(max_length), pooling, normalize
+        self.pooling, self.normalize = pooling, normalize
         self._loaded, self.freeze = False, freeze
         if freeze == "all":  # feature extraction: the weights are needed only on a cache miss
             from transformers import AutoConfig
@@ -132,14 +138,34 @@ class HFBackbone(nn.Module):
                 module.eval()
         return self
 
+    def fit_max_length(self, texts: Sequence[str]) -> int:
+        """With ``max_length="auto"``, set it from the token counts of ``texts`` (the training
+        texts; :func:`da.encoders.max_length.length_from_data`). Returns ``max_length``; a no-op
+        when it is already a number. Loads only the tokenizer, not the weights."""
+        if self.max_length == "auto":
+            if not self._loaded and "tokenizer" not in self.__dict__:
+                from transformers import AutoTokenizer
+                self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self.max_length = length_from_data(self.tokenizer, texts, self.length_coverage,
+                                               model_length_limit(self.path, self.tokenizer))
+        return self.max_length
+
+    def resolved_max_length(self) -> int:
+        """``max_length`` as a number; a clear error while ``auto`` is not resolved yet."""
+        if self.max_length == "auto":
+            raise ConfigError("max_length='auto' is not resolved yet: call "
+                              "fit_max_length(training_texts) before encoding (da-train does).")
+        return self.max_length
+
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Padded token tensors; counts texts that reached ``max_length`` (they were truncated)."""
+        max_length = self.resolved_max_length()
         tokens = self.tokenizer(list(texts), padding=True, truncation=True,
-                                max_length=self.max_length, return_tensors="pt")
-        full = int((tokens["attention_mask"].sum(1) >= self.max_length).sum())
+                                max_length=max_length, return_tensors="pt")
+        full = int((tokens["attention_mask"].sum(1) >= max_length).sum())
         if full:
             log.info("%d of %d texts reached max_length=%d tokens and were truncated",
-                     full, len(texts), self.max_length)
+                     full, len(texts), max_length)
         return dict(tokens)
 
     def forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -217,11 +243,11 @@ class HFBackbone(nn.Module):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the features: weights, tokenizer, length, pooling."""
-        return self._digest(f"{self.max_length}|{self.pooling}|{self.normalize}")
+        return self._digest(f"{self.resolved_max_length()}|{self.pooling}|{self.normalize}")
 
     def prefix_fingerprint(self) -> str:
         """Hash of what determines the prefix states: weights, tokenizer, length, ``freeze``."""
-        return self._digest(f"prefix|{self.max_length}|{self.freeze}")
+        return self._digest(f"prefix|{self.resolved_max_length()}|{self.freeze}")
 
     def _digest(self, settings: str) -> str:
         digest = hashlib.sha256()

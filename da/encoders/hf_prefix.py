@@ -55,7 +55,7 @@ def encode_prefix(backbone: HFBackbone, texts: Sequence[str], batch_size: int = 
     backbone.eval()
     device = next(backbone.parameters()).device
     lengths = np.array([len(ids) for ids in backbone.tokenizer(
-        list(texts), truncation=True, max_length=backbone.max_length)["input_ids"]], np.int64)
+        list(texts), truncation=True, max_length=backbone.resolved_max_length())["input_ids"]], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     states = np.empty((int(offsets[-1]), backbone.out_dim), dtype=np.dtype(dtype))
     order = np.argsort(-lengths, kind="stable")
