@@ -57,7 +57,8 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
     backbone = build(cfg.encoder.backbone, "encoder.backbone")
     auto_length = getattr(backbone, "max_length", None) == "auto"
     if auto_length:  # before any encoding: the length is part of every cache key
-        backbone.fit_max_length(datamodule.training_texts())
+        parts = datamodule.parts  # the raw texts of the training parts, never the test part
+        backbone.fit_max_length([*parts["source_train"].x, *parts["target_train"].x])
     top = build(cfg.encoder.model, "encoder.model", in_dim=backbone.out_dim)
     encoding = text_encoding(backbone, top, cache=cfg.encoder.cache,
                              prefix_cache=cfg.encoder.prefix_cache,

@@ -153,16 +153,6 @@ class DomainPairDataModule(L.LightningDataModule):
         return {k: Split(torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)), p.y)
                 for k, p in parts.items()}
 
-    def training_texts(self) -> list[str]:
-        """The texts of the source and target training parts, before :meth:`use` converts them
-        (what ``max_length=auto`` measures; the validation and test parts are left out)."""
-        self.prepare()
-        texts = [*self.parts["source_train"].x, *self.parts["target_train"].x]
-        if self.pipeline is not None or not all(isinstance(t, str) for t in texts):
-            raise RuntimeError("training_texts() needs the raw texts of text domains, before "
-                               "use() converts them")
-        return texts
-
     def use(self, pipeline: InputPipeline) -> None:
         """Serve the encoder's inputs (:mod:`da.data.pipeline`): every part through
         ``pipeline.convert`` once, batches through ``pipeline.collate``. Called once, by

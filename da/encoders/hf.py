@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from da.encoders.max_length import (check_coverage, check_max_length, length_from_data,
-                                    model_length_limit)
+from da.encoders.max_length import AutoMaxLength
 from da.encoders.model_path import resolve_model
 from da.errors import ConfigError
 
@@ -43,14 +42,13 @@ def transformer_layers(model: nn.Module) -> nn.ModuleList:
                       f"some of them; use freeze=all or freeze=none")
 
 
-class HFBackbone(nn.Module):
+class HFBackbone(AutoMaxLength, nn.Module):
     """Tokenizer + transformer + pooled sentence embedding.
 
     Args:
         model_name: ``minilm``, a Hugging Face model name, or a local model folder.
         max_length: tokens per text; longer texts are truncated (logged once per call).
-            ``"auto"``: taken from the training texts by :meth:`fit_max_length`
-            (:mod:`da.encoders.max_length`; ``da-train`` calls it before any encoding).
+            ``"auto"``: from the training texts (:mod:`da.encoders.max_length`).
         pooling: ``mean`` (mask-aware mean of the last hidden states) or ``cls``.
         freeze: ``"all"``, ``"none"`` or the number of frozen layers (embeddings included).
         normalize: L2-normalize the pooled embedding (as sentence-transformers does for MiniLM).
@@ -63,8 +61,7 @@ class HFBackbone(nn.Module):
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ConfigError(f"pooling must be 'mean' or 'cls', got '{pooling}'")
-        self.max_length = check_max_length(max_length)
-        self.length_coverage = check_coverage(length_coverage)
+        self.set_max_length(max_length, length_coverage)
         self.model_name, self.path = model_name, resolve_model(model_name)
         self.pooling, self.normalize = pooling, normalize
         self._loaded, self.freeze = False, freeze
@@ -137,25 +134,6 @@ class HFBackbone(nn.Module):
             for module in self._frozen_prefix(self.freeze):
                 module.eval()
         return self
-
-    def fit_max_length(self, texts: Sequence[str]) -> int:
-        """With ``max_length="auto"``, set it from the token counts of ``texts`` (the training
-        texts; :func:`da.encoders.max_length.length_from_data`). Returns ``max_length``; a no-op
-        when it is already a number. Loads only the tokenizer, not the weights."""
-        if self.max_length == "auto":
-            if not self._loaded and "tokenizer" not in self.__dict__:
-                from transformers import AutoTokenizer
-                self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self.max_length = length_from_data(self.tokenizer, texts, self.length_coverage,
-                                               model_length_limit(self.path, self.tokenizer))
-        return self.max_length
-
-    def resolved_max_length(self) -> int:
-        """``max_length`` as a number; a clear error while ``auto`` is not resolved yet."""
-        if self.max_length == "auto":
-            raise ConfigError("max_length='auto' is not resolved yet: call "
-                              "fit_max_length(training_texts) before encoding (da-train does).")
-        return self.max_length
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Padded token tensors; counts texts that reached ``max_length`` (they were truncated)."""
