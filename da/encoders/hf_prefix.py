@@ -54,8 +54,9 @@ def encode_prefix(backbone: HFBackbone, texts: Sequence[str], batch_size: int = 
     was_training = backbone.training
     backbone.eval()
     device = next(backbone.parameters()).device
+    max_length = backbone.resolved_max_length()
     lengths = np.array([len(ids) for ids in backbone.tokenizer(
-        list(texts), truncation=True, max_length=backbone.resolved_max_length())["input_ids"]], np.int64)
+        list(texts), truncation=True, max_length=max_length)["input_ids"]], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     states = np.empty((int(offsets[-1]), backbone.out_dim), dtype=np.dtype(dtype))
     order = np.argsort(-lengths, kind="stable")

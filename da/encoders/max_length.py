@@ -84,7 +84,8 @@ def model_length_limit(model_dir: str | Path, tokenizer: Any) -> int:
 
 def length_from_data(tokenizer: Any, texts: Sequence[str], coverage: float, limit: int) -> int:
     """``min(limit, max(2, Q_coverage(token counts of texts)))`` (module docstring), logged."""
-    counts = [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+    tokens = tokenizer(list(texts), truncation=False, verbose=False)
+    counts = [len(ids) for ids in tokens["input_ids"]]
     covering = covering_length(counts, coverage)
     length = min(int(limit), max(2, covering))
     truncated = int(np.sum(np.asarray(counts) > length))

@@ -43,10 +43,11 @@ def frozen_features(source: str, target: str, encoder: str) -> dict[str, np.ndar
     return out
 
 
-def self_training(d: dict[str, np.ndarray], threshold: float = 0.9) -> np.ndarray:
+def self_training(d: dict[str, np.ndarray], clf: LogisticRegression,
+                  threshold: float = 0.9) -> np.ndarray:
     """One round of self-training: logistic regression refitted on the source part plus the
-    target training texts whose source-classifier confidence exceeds ``threshold``."""
-    clf = LogisticRegression(max_iter=2000).fit(d["source_train_x"], d["source_train_y"])
+    target training texts whose confidence under the source classifier ``clf`` exceeds
+    ``threshold``."""
     proba = clf.predict_proba(d["target_train_x"])
     keep = proba.max(1) > threshold
     x = np.vstack([d["source_train_x"], d["target_train_x"][keep]])
@@ -54,10 +55,11 @@ def self_training(d: dict[str, np.ndarray], threshold: float = 0.9) -> np.ndarra
     return LogisticRegression(max_iter=2000).fit(x, y).predict(d["target_test_x"])
 
 
-def centroid_rounds(d: dict[str, np.ndarray], rounds: int = 5) -> list[np.ndarray]:
-    """SHOT's clustering pseudo-labels on frozen target features, round by round."""
+def centroid_rounds(d: dict[str, np.ndarray], clf: LogisticRegression,
+                    rounds: int = 5) -> list[np.ndarray]:
+    """SHOT's clustering pseudo-labels on frozen target features, round by round, started from
+    the probabilities of the source classifier ``clf``."""
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
-    clf = LogisticRegression(max_iter=2000).fit(d["source_train_x"], d["source_train_y"])
     z, z_test = unit(d["target_train_x"]), unit(d["target_test_x"])
     weights, predictions = clf.predict_proba(d["target_train_x"]), []
     for _ in range(rounds):
@@ -78,9 +80,9 @@ def main() -> None:
     d = frozen_features(args.source, args.target, args.encoder)
     y = d["target_test_y"]
     lr = LogisticRegression(max_iter=2000).fit(d["source_train_x"], d["source_train_y"])
-    rounds = centroid_rounds(d)
+    rounds = centroid_rounds(d, lr)
     rows = [("lr (source only)", lr.predict(d["target_test_x"])),
-            ("lr+self-training", self_training(d)), ("lr+centroids, 1 round", rounds[0]),
+            ("lr+self-training", self_training(d, lr)), ("lr+centroids, 1 round", rounds[0]),
             ("lr+centroids, 2 rounds", rounds[1]), ("lr+centroids, 5 rounds", rounds[-1])]
     base = 100 * float((rows[0][1] == y).mean())
     lines = [f"# Pseudo-label probes: {args.source} -> {args.target}, frozen {args.encoder}", "",
