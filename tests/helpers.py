@@ -2,7 +2,8 @@
 reading its run directories, and Hydra sweeps.
 
 Test modules import from here (and the losses' tests from ``tests/losses/reference.py`` and
-``tests/losses/inputs.py``), never from another test module. ``tests/conftest.py`` holds the
+``tests/losses/inputs.py``; the pivot shift from ``tests/pivot_shift.py``), never from another
+test module. ``tests/conftest.py`` holds the
 environment setup and the fixtures.
 """
 

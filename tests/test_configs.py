@@ -23,7 +23,9 @@ DOMAINS = sorted(p.stem for p in (CONF / "domain").glob("*.yaml"))
 ENCODERS = sorted(p.stem for p in (CONF / "encoder").glob("*.yaml") if p.stem != "auto")
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 #: Methods whose loss reads only the target predictions (logits_t): no gradient to f_s.
-TARGET_PREDICTION_METHODS = {"entropy", "bnm", "mcc"}
+#: (shot: its loss is information maximization; the pseudo-labels are tested in
+#: tests/methods/test_shot.py)
+TARGET_PREDICTION_METHODS = {"entropy", "bnm", "mcc", "shot"}
 DESIGN_DOMAINS = {"books", "dvd", "electronics", "kitchen", "bow_books", "bow_dvd",
                   "bow_electronics", "bow_kitchen", "rt_polarity", "polarity_v2", "imdb", "cr",
                   "uci_imdb", "uci_amazon", "uci_yelp", "file", "features"}

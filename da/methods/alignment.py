@@ -98,14 +98,11 @@ class AlignmentModule(L.LightningModule):
         loss_cls = F.cross_entropy(logits_s, y_s)
         progress = self.progress()
         weight = self.align_weight(progress)
-        if self.alignment is None:
-            loss_align = loss_cls.new_zeros(())
-        else:
-            inputs = dict(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t, y_s=y_s)
-            if self.gather:  # the global batch of all ranks, with gradients
-                inputs = gather_batch(**inputs)
-            loss_align = self.alignment(**inputs, progress=progress)
-            self._check_scalar(loss_align)
+        inputs = dict(f_s=f_s, f_t=f_t, logits_s=logits_s, logits_t=logits_t, y_s=y_s)
+        if self.gather:  # the global batch of all ranks, with gradients
+            inputs = gather_batch(**inputs)
+        loss_align = self.alignment_loss(inputs, progress)
+        self._check_scalar(loss_align)
         loss = loss_cls + weight * loss_align
         self._check_finite(loss, loss_cls, loss_align)
         logs = {"train/loss": loss, "train/loss_cls": loss_cls, "train/loss_align": loss_align,
@@ -113,10 +110,20 @@ class AlignmentModule(L.LightningModule):
                 # a batch-size-weighted mean of batch accuracies = the epoch's accuracy, without a
                 # torchmetrics update per step (5x the cost of this line)
                 "train/source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()}
-        diagnostics = getattr(self.alignment, "diagnostics", {}) or {}
-        logs.update({f"train/align/{k}": v for k, v in diagnostics.items()})
+        logs.update({f"train/align/{k}": v for k, v in self.step_diagnostics().items()})
         self._add_train_logs(logs, batch_size=y_s.shape[0])
         return loss
+
+    def alignment_loss(self, inputs: dict[str, torch.Tensor], progress: float) -> torch.Tensor:
+        """``ℓ_align`` of one step, 0 without an alignment loss (a subclass with a target loss
+        of its own extends it)."""
+        if self.alignment is None:
+            return inputs["logits_s"].new_zeros(())
+        return self.alignment(**inputs, progress=progress)
+
+    def step_diagnostics(self) -> dict[str, Any]:
+        """Values of the last step logged as ``train/align/<name>`` (the loss's ``diagnostics``)."""
+        return getattr(self.alignment, "diagnostics", {}) or {}
 
     def _add_train_logs(self, logs: dict[str, Any], batch_size: int) -> None:
         """Add a training step's values to the epoch means (logged in ``on_train_epoch_end``)."""

@@ -25,6 +25,7 @@ declare -A GRID=(
   [bnm]="method.weight.value=0.1,0.3,1 method.weight._target_=da.schedules.Constant,da.schedules.GaninSchedule"
   [mcc]="method.weight.value=0.03,0.1,0.3,1 method.weight._target_=da.schedules.Constant,da.schedules.GaninSchedule"
   [mcd]="method.weight.value=0.01,0.03,0.1,0.3"   # Ganin ramp; the constant weight: CONSTANT below
+  [shot]="method.weight.value=0.1,0.3,1,3"   # Ganin ramp; beta 0.3 and 2 rounds: the paper's
 )
 # A constant weight for a method whose yaml ramps it: da.schedules.Constant takes no gamma, so these
 # grid points are a second sweep, and one table ranks both (da-tune --table-only).
