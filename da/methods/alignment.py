@@ -122,7 +122,8 @@ class AlignmentModule(L.LightningModule):
         return self.alignment(**inputs, progress=progress)
 
     def step_diagnostics(self) -> dict[str, Any]:
-        """Values of the last step logged as ``train/align/<name>`` (the loss's ``diagnostics``)."""
+        """Values of the last step, logged as ``train/align/<name>`` (default: the loss's
+        ``diagnostics``)."""
         return getattr(self.alignment, "diagnostics", {}) or {}
 
     def _add_train_logs(self, logs: dict[str, Any], batch_size: int) -> None:

@@ -17,9 +17,11 @@ Per step, with ``p_t = softmax(h(g(x_t)))`` and the method's weight schedule ``w
       ŷ_t    = argmax_k cos(z_t, c_k⁽ʳ⁾)
       c_k⁽ʳ⁺¹⁾ = mean of the z_t with ŷ_t = k   (``rounds − 1`` times; SHOT: rounds = 2)
 
-  and during the epoch each target example is labelled by its nearest final centroid. With a frozen
-  encoder the features do not change, so these are exactly SHOT's per-epoch labels; when the encoder
-  is trained they follow its features within the epoch, against centroids fixed at its start.
+  and during the epoch each target batch is labelled by its nearest final centroid, from the
+  batch's current features (train mode). SHOT labels each example once per epoch; here a
+  trainable part of the encoder (the MLP on a frozen text backbone, or a fine-tuned backbone) can
+  move the labels within the epoch, against centroids fixed at its start. Exact per-epoch labels
+  would need the target indices, which losses do not get.
 
 SHOT is source-free (the source classifier is frozen and only the encoder is trained on the
 target); here, as in `da`'s other methods, source and target are trained together, so the head
@@ -109,11 +111,11 @@ class SHOTModule(AlignmentModule):
         try:
             for x in self.trainer.datamodule.loader("target_train", labels=False):
                 features.append(self.encoder(move_data_to_device(x, self.device)))
+            features = torch.cat(features)
+            return features, torch.softmax(self.classify(features), 1)
         finally:
             for module, mode in modes.items():
                 module.training = mode
-        features = torch.cat(features)
-        return features, torch.softmax(self.classify(features), 1)
 
     def alignment_loss(self, inputs: dict[str, torch.Tensor], progress: float) -> torch.Tensor:
         loss_im = super().alignment_loss(inputs, progress)
