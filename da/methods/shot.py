@@ -89,6 +89,8 @@ class SHOTModule(AlignmentModule):
         super().__init__(**kwargs)
         if beta < 0:
             raise ConfigError(f"method.module.beta must be >= 0, got {beta}.")
+        if rounds < 1:  # checked before training, not at the first epoch start
+            raise ConfigError(f"method.module.rounds must be >= 1, got {rounds}.")
         self.beta, self.rounds = float(beta), int(rounds)
         self.register_buffer("centroids", torch.zeros(kwargs["num_classes"],
                                                       self.encoder.out_dim))

@@ -72,6 +72,8 @@ def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="beta must be >= 0"):
         module(beta=-0.1)
     with pytest.raises(ConfigError, match="rounds must be >= 1"):
+        module(rounds=0)
+    with pytest.raises(ConfigError, match="rounds must be >= 1"):
         cluster_centroids(torch.randn(4, 2), torch.rand(4, 2), rounds=0)
 
 
