@@ -97,6 +97,19 @@ def test_the_target_loss_uses_the_centroid_labels_not_the_heads():
     assert logits_t.grad[0, 0] < 0 and logits_t.grad[2, 0] < 0  # pushed toward class 0
 
 
+def test_a_run_resumed_within_an_epoch_keeps_that_epochs_centroids():
+    """A checkpoint taken mid-epoch holds the centroids of that epoch (``centroid_epoch``); on
+    resuming, the epoch start must not recompute them from the half-trained model. Without a
+    trainer ``current_epoch`` is 0 and encoding the target part would need one, so this passes
+    only if the recomputation is skipped."""
+    model = SHOTModule(encoder=_Encoder(), num_classes=2)
+    saved = torch.tensor([[0.6, 0.8], [1.0, 0.0]])
+    model.centroids.copy_(saved)
+    model.centroid_epoch.fill_(0)
+    model.on_train_epoch_start()
+    torch.testing.assert_close(model.centroids, saved)
+
+
 class _Encoder(nn.Linear):
     def __init__(self) -> None:
         super().__init__(3, 2)
