@@ -5,15 +5,15 @@
 * :class:`ConfigError`: a configuration value is invalid or two choices do not fit together
   (``num_k=0``, an alignment loss with MCD, an encoder that does not fit the data, a source and
   a target of different modalities, an unknown ``_target_``, a missing mandatory value, a loss
-  that returns a non-scalar, a malformed method / encoder / domain yaml: :mod:`da.config_files`,
-  :mod:`da.signatures`, whose messages name the file or override, the key and the shape);
+  that returns a non-scalar, a malformed method / encoder / domain yaml: :mod:`da.config.checks`,
+  :mod:`da.config.signatures`, whose messages name the file or override, the key and the shape);
 * :class:`DataError`: a dataset is missing, unreadable, corrupt or inconsistent (including a
   failed download or sha256 check);
 * :class:`TrainingError`: training cannot go on, e.g. a NaN/Inf loss.
 
 Building blocks that are usable without a config (losses, schedules, LR schedulers, networks,
 feature transforms) check their arguments with plain ``ValueError`` / ``TypeError``; when they are
-built from a config, :func:`da.build.build` turns the error into a :class:`ConfigError` that names
+built from a config, :func:`da.config.instantiate.build` turns the error into a :class:`ConfigError` that names
 the config node. :class:`da.selection.validators.MissingValidator` (a ``ValueError``) marks a
 model-selection score that cannot be computed for a run; it is recorded, never fatal. Any other
 exception (``RuntimeError``, ``NotImplementedError``, ...) is a bug or a misuse of an internal API
@@ -23,8 +23,8 @@ and keeps its traceback.
 to set, the command to run), e.g. ``set method.loss=null`` or ``run `da-data download ...```.
 
 **When.** Where possible before training: ``da-train`` checks the output folder before anything
-runs (:mod:`da.outputs`), loads and checks both domains before building the model, builds every
-config node through :func:`da.build.build`, and calls ``configure_optimizers`` once before
+runs (:mod:`da.run.outputs`), loads and checks both domains before building the model, builds every
+config node through :func:`da.config.instantiate.build`, and calls ``configure_optimizers`` once before
 ``fit`` (a negative learning rate fails there, not after data loading). Only what depends on
 training itself (:class:`TrainingError`) is raised during ``fit``, at the step that fails.
 

@@ -23,7 +23,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.errors import ConfigError, DAError
-from da.reporting import flat_metrics, summary, write_metrics
+from da.run.reporting import flat_metrics, summary, write_metrics
 
 log = logging.getLogger("da.train")
 
@@ -48,10 +48,10 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     import lightning as L
     import torch
 
-    from da.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
-    from da.config_files import prepare_config
-    from da.provenance import run_provenance
-    from da.resume import resume_checkpoint
+    from da.run.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
+    from da.config.checks import prepare_config
+    from da.run.provenance import run_provenance
+    from da.run.resume import resume_checkpoint
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
     if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
@@ -97,8 +97,8 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     ``encoder=auto`` is resolved and the method, encoder and domain nodes are checked.
     """
     check_renamed(overrides)
-    from da.config_files import prepare_config
-    from da.encoders.auto import resolve_overrides
+    from da.config.checks import prepare_config
+    from da.config.auto_encoder import resolve_overrides
     overrides = resolve_overrides(overrides, lambda chosen: compose_plain(chosen, output_dir))
     cfg = compose_plain(overrides, output_dir)
     prepare_config(cfg)
@@ -160,7 +160,7 @@ def device_memory() -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    from da.encoders.auto import recompose
+    from da.config.auto_encoder import recompose
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         metrics = train(recompose(cfg), output_dir)  # recompose: encoder=auto in a sweep job
@@ -179,7 +179,7 @@ def main() -> None:
     try:
         check_renamed(sys.argv[1:])
         if not HELP_FLAGS.intersection(sys.argv[1:]):  # --help shows the groups, encoder=auto
-            from da.encoders.auto import auto_encoder_argv
+            from da.config.auto_encoder import auto_encoder_argv
             sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: compose_plain(o, Path.cwd()))
     except DAError as exc:
         print(f"da-train: error: {exc}", file=sys.stderr, flush=True)

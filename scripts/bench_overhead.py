@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 
-from da.build import build_datamodule, build_encoder, build_model
-from da.resume import StepSeed
+from da.run.build import build_datamodule, build_encoder, build_model
+from da.run.resume import StepSeed
 from da.train import compose_config, train
 
 DEFAULT = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp", "method=dann"]

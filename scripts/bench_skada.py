@@ -60,7 +60,7 @@ class Discriminator(nn.Module):
 
 def da_data(source: str, target: str):
     """The arrays `da` trains and tests on (source train part without its validation part)."""
-    from da.build import build_datamodule
+    from da.run.build import build_datamodule
     with tempfile.TemporaryDirectory() as tmp:
         cfg = compose_config([f"source=bow_{source}", f"target=bow_{target}", "encoder=mlp"],
                              Path(tmp))

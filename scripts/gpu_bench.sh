@@ -60,7 +60,7 @@ timeout "$(left)" python -m da.train -m experiment="$PAIRS" method="$METHODS" se
     "${COMMON[@]}" hydra/launcher=parallel hydra.launcher.n_jobs="$JOBS" \
     hydra.sweep.dir="$SWEEP/grid" > "$OUT/grid.log" 2>&1 \
     || echo "gpu_bench: the grid stopped early (status $?); the table holds the finished runs"
-python -m da.compare "$SWEEP/grid" --out "$OUT" --no-plot > "$OUT/compare.log" 2>&1 \
+python -m da.results.compare "$SWEEP/grid" --out "$OUT" --no-plot > "$OUT/compare.log" 2>&1 \
     || echo "gpu_bench: da-compare failed (see $OUT/compare.log)"
 echo "gpu_bench: $(find "$SWEEP/grid" -name metrics.json | wc -l) runs finished in $(( $(date +%s) - START ))s"
 

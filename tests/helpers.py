@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from da.build import build_datamodule
+from da.run.build import build_datamodule
 
 #: The repository root (what `da-train` runs in by default, where ``tests.faults`` imports from).
 REPO = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import csv
 import pytest
 import yaml
 
-from da.bench import main, reference_row, with_reference
-from da.compare import Table
+from da.results.bench import main, reference_row, with_reference
+from da.results.compare import Table
 from tests.helpers import majority_rate
 
 

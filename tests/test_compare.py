@@ -1,6 +1,6 @@
-"""da-compare (da/compare.py) on synthetic sweep dirs and a mocked W&B API: numbers, failed and
+"""da-compare (da/results/compare.py) on synthetic sweep dirs and a mocked W&B API: numbers, failed and
 incomplete runs listed by name, in-domain pairs out of the average, output files; results.png
-(da/compare_plot.py): bounded size, every label and cell drawn; redrawing from results.csv."""
+(da/results/plot.py): bounded size, every label and cell drawn; redrawing from results.csv."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from da import compare
-from da.compare_csv import read_runs
+from da.results import compare, tables
+from da.results.csv_file import read_runs
 from tests.helpers import REPO
 
 ACC = {  # (method, source, target) -> test/target_acc of seeds 0, 1, 2
@@ -159,7 +159,7 @@ def test_wandb_project_through_mocked_api(tmp_path, capsys, monkeypatch):
 
 
 def test_nested_wandb_config_is_read_too():
-    from da.tracking import fetch_runs
+    from da.run.tracking import fetch_runs
     run = SimpleNamespace(name="r", state="finished", summary_metrics={"test/target_acc": 0.5},
                           config={"method": {"name": "coral"}, "source.name": "bow_dvd",
                                   "target": {"name": "bow_books"}, "seed": {"value": 2}})
@@ -195,11 +195,11 @@ AMAZON_PAIRS = [f"bow_{s} → bow_{t}" for s in ("books", "dvd", "electronics", 
 
 
 def synthetic_table(methods: list[str], pairs: list[str], metric: str = "test/target_acc",
-                    seeds: int = 3) -> compare.Table:
+                    seeds: int = 3) -> tables.Table:
     """Every (method, pair) cell with ``seeds`` values between 0.5 and 0.9."""
     rng = random.Random(0)
     cells = {(m, p): [rng.uniform(0.5, 0.9) for _ in range(seeds)] for m in methods for p in pairs}
-    return compare.Table(metric, cells, list(methods), list(pairs), [], [])
+    return tables.Table(metric, cells, list(methods), list(pairs), [], [])
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -226,7 +226,7 @@ def drawn_texts(fig) -> dict[str, list]:
 
 def test_plot_of_a_12_methods_x_13_columns_table_is_bounded_and_labelled(tmp_path):
     pytest.importorskip("matplotlib")
-    from da import compare_plot
+    from da.results import plot as compare_plot
     table = synthetic_table(AMAZON_METHODS, AMAZON_PAIRS)
     fig = compare_plot.plot(table, tmp_path / "results.png")
     width, height = png_size(tmp_path / "results.png")
@@ -250,7 +250,7 @@ def test_plot_of_a_12_methods_x_13_columns_table_is_bounded_and_labelled(tmp_pat
 @pytest.mark.parametrize("methods, pairs", [(40, 60), (1, 1)])
 def test_plot_stays_bounded_for_any_table_size(tmp_path, methods, pairs):
     pytest.importorskip("matplotlib")
-    from da import compare_plot
+    from da.results import plot as compare_plot
     names = [f"method_{i}" for i in range(methods)]
     table = synthetic_table(names, [f"domain_{i} → domain_{i + 1}" for i in range(pairs)])
     fig = compare_plot.plot(table, tmp_path / "results.png")
@@ -262,7 +262,7 @@ def test_plot_stays_bounded_for_any_table_size(tmp_path, methods, pairs):
 
 def test_plot_labels_an_oracle_metric_and_colours_a_loss_by_value(tmp_path):
     pytest.importorskip("matplotlib")
-    from da import compare_plot
+    from da.results import plot as compare_plot
     oracle = synthetic_table(AMAZON_METHODS[:3], AMAZON_PAIRS[:2], metric="val/target_acc_oracle")
     fig = compare_plot.figure(oracle)
     assert "ORACLE val/target_acc_oracle" in fig.get_suptitle()

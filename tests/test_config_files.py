@@ -1,6 +1,6 @@
 """Malformed method, encoder and domain yamls of the user's own (through Hydra's search path):
 one clear line naming the file, the key and the shape expected, exit status 2, no traceback
-(da/config_files.py, da/signatures.py); and the shortcuts that are accepted."""
+(da/config/checks.py, da/config/signatures.py); and the shortcuts that are accepted."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from da.config_files import normalize_method
+from da.config.checks import normalize_method
 from da.errors import ConfigError
 from tests.helpers import TINY, assert_clean_error, da_train
 

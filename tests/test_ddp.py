@@ -19,7 +19,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from omegaconf import open_dict
 
-from da.build import build_trainer, check_gather
+from da.run.build import build_trainer, check_gather
 from da.errors import ConfigError
 from da.losses.base import AlignmentLoss
 from da.losses.composite import WeightedSum
@@ -280,10 +280,10 @@ def test_ddp_config_composes(compose_cfg):
 
 def test_relaunching_ddp_inside_a_sweep_is_a_config_error(compose_cfg, tmp_path, monkeypatch):
     # strategy=ddp would re-run `da-train -m ...` (the whole sweep) for every extra rank
-    import da.build
+    import da.run.build
     cfg = compose_cfg(DDP)
     assert build_trainer(cfg, tmp_path, loggers=[]).world_size == WORLD  # fine in a single run
-    monkeypatch.setattr(da.build, "_in_multirun", lambda: True)
+    monkeypatch.setattr(da.run.build, "_in_multirun", lambda: True)
     with pytest.raises(ConfigError, match="does not work inside a sweep"):
         build_trainer(cfg, tmp_path, loggers=[])
     build_trainer(compose_cfg([*DDP, "trainer.strategy=ddp_spawn"]), tmp_path, loggers=[])
@@ -292,8 +292,8 @@ def test_relaunching_ddp_inside_a_sweep_is_a_config_error(compose_cfg, tmp_path,
 
 def test_ddp_in_a_sweep_is_fine_when_slurm_started_the_ranks(compose_cfg, tmp_path, monkeypatch):
     # hydra/launcher=slurm with tasks_per_node=2: srun starts both ranks, Lightning launches none
-    import da.build
-    monkeypatch.setattr(da.build, "_in_multirun", lambda: True)
+    import da.run.build
+    monkeypatch.setattr(da.run.build, "_in_multirun", lambda: True)
     for key, value in dict(SLURM_NTASKS=WORLD, SLURM_NTASKS_PER_NODE=WORLD, SLURM_PROCID=0,
                            SLURM_LOCALID=0, SLURM_NODEID=0, SLURM_JOB_NAME="train",
                            SLURM_JOB_ID=7, SLURM_NODELIST="vm").items():

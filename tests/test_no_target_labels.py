@@ -11,7 +11,7 @@ from lightning.pytorch import Callback
 from omegaconf import OmegaConf
 from threadpoolctl import threadpool_limits
 
-from da.build import build_datamodule, build_model, build_trainer
+from da.run.build import build_datamodule, build_model, build_trainer
 from da.data.datamodule import DomainPairDataModule
 from da.data.types import Split
 from da.selection.callback import NAMES as VALIDATORS

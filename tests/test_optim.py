@@ -10,7 +10,7 @@ from torch import nn
 
 from da.losses.dann import DANNLoss
 from da.methods.alignment import AlignmentModule, parameter_groups
-from da.optim import AnnealedLR, needs_total_steps
+from da.methods.lr_schedule import AnnealedLR, needs_total_steps
 
 
 def test_annealed_lr_follows_ganins_formula_per_group():
@@ -71,7 +71,7 @@ def test_optim_group_composes_the_papers_protocol(compose_cfg):
     cfg = compose_cfg(["optim=sgd_annealed", "encoder=mlp", "source=bow_books",
                        "target=bow_kitchen"])
     assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.optimizer.momentum == 0.9
-    assert cfg.scheduler._target_ == "da.optim.AnnealedLR" and cfg.scheduler_interval == "step"
+    assert cfg.scheduler._target_ == "da.methods.lr_schedule.AnnealedLR" and cfg.scheduler_interval == "step"
     default = compose_cfg(["encoder=mlp", "source=bow_books", "target=bow_kitchen"])
     assert default.optimizer._target_ == "torch.optim.Adam" and default.scheduler is None
 
@@ -79,7 +79,7 @@ def test_optim_group_composes_the_papers_protocol(compose_cfg):
 def test_sgd_annealed_run_anneals_to_the_final_rate(compose_cfg, tmp_path):
     import numpy as np
 
-    from da.build import build_datamodule, build_model, build_trainer
+    from da.run.build import build_datamodule, build_model, build_trainer
     rng = np.random.default_rng(0)
     for name in ("s", "t"):
         np.savez(tmp_path / f"{name}.npz", X=rng.standard_normal((200, 6)).astype(np.float32),

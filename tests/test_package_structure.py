@@ -1,10 +1,12 @@
 """The package's shape: no import cycle between modules of `da`, and short modules.
 
 The import graph is read from the source (every ``import da...`` / ``from da... import``, also
-inside functions, since a deferred import that closes a cycle is still a cycle of design; not
-those under ``if TYPE_CHECKING:``, which never run). Importing
-``da.a.b`` runs ``da/a/__init__.py`` first, so a module also depends on the ``__init__`` of the
-packages it imports from.
+inside functions and under ``if TYPE_CHECKING:``: a deferred or type-only import that closes a
+cycle is still a cycle of design). Importing ``da.a.b`` runs ``da/a/__init__.py`` first, so a
+module also depends on the ``__init__`` of the packages it imports from.
+
+Module length is a soft limit: above ``SOFT_LINES`` a module is reported (a warning), above
+``HARD_LINES`` the test fails. Never split a module only to meet the count.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import warnings
+
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "da"
-MAX_LINES = 250
+#: Lines above which a module is reported, and above which the test fails.
+SOFT_LINES, HARD_LINES = 300, 400
+#: Most loose modules (``__init__`` included) at the top of da/; the rest is grouped by role.
+MAX_LOOSE_MODULES = 8
 
 
 def module_name(path: Path) -> str:
@@ -31,9 +38,6 @@ def imports_of(path: Path, known: dict[str, Path]) -> set[str]:
     """The `da` modules that importing ``path`` runs (directly)."""
     found: set[str] = set()
     tree = ast.parse(path.read_text())
-    for block in ast.walk(tree):  # `if TYPE_CHECKING:` imports never run: type hints only
-        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING"):
-            block.body = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -86,11 +90,12 @@ def test_find_cycle_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_a_deferred_import_counts_a_type_checking_one_does_not(tmp_path):
+def test_deferred_and_type_checking_imports_both_count(tmp_path):
     (tmp_path / "m.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                   "    from da.compare import Table\n"
-                                   "def f():\n    from da.build import build\n")
-    assert imports_of(tmp_path / "m.py", modules()) == {"da.build", "da"}
+                                   "    from da.results.tables import Table\n"
+                                   "def f():\n    from da.run.build import build_model\n")
+    assert imports_of(tmp_path / "m.py", modules()) == {
+        "da.run.build", "da.run", "da.results.tables", "da.results", "da"}
 
 
 def test_no_import_cycle_in_the_package():
@@ -101,7 +106,21 @@ def test_no_import_cycle_in_the_package():
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_module_is_short(name):
     lines = len(modules()[name].read_text().splitlines())
-    assert lines <= MAX_LINES, f"{name} has {lines} lines; split it along one responsibility"
+    assert lines <= HARD_LINES, f"{name} has {lines} lines; split it along one responsibility"
+    if lines > SOFT_LINES:
+        warnings.warn(f"{name} has {lines} lines (soft limit {SOFT_LINES})", stacklevel=1)
+
+
+def test_few_loose_modules_at_the_top_of_the_package():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(loose) <= MAX_LOOSE_MODULES, f"{len(loose)} loose modules in da/: {loose}"
+
+
+def test_every_package_says_what_it_is_for():
+    """Each package's ``__init__`` starts with a docstring (its one-line purpose)."""
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        tree = ast.parse(init.read_text())
+        assert ast.get_docstring(tree), f"{init.relative_to(PACKAGE.parent)} has no docstring"
 
 
 def test_no_test_module_imports_another():

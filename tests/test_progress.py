@@ -1,4 +1,4 @@
-"""The progress bar (da/progress.py): redrawn on a clock, the default unless bars are off."""
+"""The progress bar (da/run/progress.py): redrawn on a clock, the default unless bars are off."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from da.build import build_trainer
-from da.progress import ThrottledProgressBar
+from da.run.build import build_trainer
+from da.run.progress import ThrottledProgressBar
 from tests.helpers import QUICK
 
 

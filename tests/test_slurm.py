@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from da import compare
+from da.results import compare
 from tests.helpers import (SWEEP_PAIR, job_dirs, multirun, slurm, slurm_unavailable,
                            start_da_train, sweep_dir, sweep_job_names)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from da import compare
+from da.results import compare
 from tests.helpers import job_dirs, majority_rate, multirun, sweep_dir, sweep_job_names
 
 #: Target accuracy over the majority rate (0.5025) that a job of SWEEP_PAIR (tests/helpers.py)

@@ -1,4 +1,4 @@
-"""W&B tracking (da/tracking.py, logger=wandb): what the offline run files hold (read back from
+"""W&B tracking (da/run/tracking.py, logger=wandb): what the offline run files hold (read back from
 the `.wandb` transaction log), one run per sweep job, and the fallback from online to offline."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from da.tracking import WandbLogger, flatten, run_metadata, unreachable_reason
+from da.run.tracking import WandbLogger, flatten, run_metadata, unreachable_reason
 from tests.helpers import job_dirs, multirun, sweep_dir
 
 
@@ -160,7 +160,7 @@ def test_unreachable_reason(monkeypatch):
 def test_default_config_uses_the_da_logger(compose_cfg):
     cfg = compose_cfg(["logger=wandb", "source=bow_dvd", "target=bow_kitchen", "method=mmd"])
     node = cfg.logger.wandb
-    assert node._target_ == "da.tracking.WandbLogger"
+    assert node._target_ == "da.run.tracking.WandbLogger"
     assert node.group is None and node.fallback_group == "bow_dvd_to_bow_kitchen"
     assert node.name == cfg.run_name and node.mode == "offline"
     assert list(node.tags) == ["mmd", "bow_dvd", "bow_kitchen", cfg.encoder.name]

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from da.tune import main, parse_pairs, score_settings
+from da.results.tune import main, parse_pairs, score_settings
 
 
 def _job(root, name, overrides, dev, source_acc, target_acc, finished=True, prior_kl=None):

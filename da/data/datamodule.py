@@ -156,7 +156,7 @@ class DomainPairDataModule(L.LightningDataModule):
     def use(self, pipeline: InputPipeline) -> None:
         """Serve the encoder's inputs (:mod:`da.data.pipeline`): every part through
         ``pipeline.convert`` once, batches through ``pipeline.collate``. Called once, by
-        :func:`da.build.build_encoder`, after :meth:`prepare`."""
+        :func:`da.run.build.build_encoder`, after :meth:`prepare`."""
         if self.pipeline is not None:
             raise RuntimeError("DomainPairDataModule.use() was already called; build a new "
                                "datamodule for another encoder.")

@@ -16,7 +16,7 @@ from da.errors import ConfigError
 ENCODERS_FOR = {"text": "encoder=mlp (bag-of-words), encoder=minilm or encoder=hf",
                 "vectors": "encoder=mlp",
                 "images": "encoder=lenet, or encoder=mlp on the flattened pixels"}
-#: modality -> the encoder ``encoder=auto`` (the default) picks for it (da/encoders/auto.py)
+#: modality -> the encoder ``encoder=auto`` (the default) picks for it (da/config/auto_encoder.py)
 AUTO_ENCODERS = {"text": "minilm", "vectors": "mlp", "images": "lenet"}
 
 

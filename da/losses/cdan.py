@@ -59,7 +59,7 @@ class CDANLoss(AlignmentLoss):
 
     Args:
         in_dim: feature size ``d`` (``${encoder.out_dim}`` in config).
-        num_classes: number of classes ``k``; filled from the data by ``da.build.build_model``
+        num_classes: number of classes ``k``; filled from the data by ``da.run.build.build_model``
             when the config leaves it missing (``???``).
         hidden_dims: discriminator hidden sizes.
         coeff: schedule ``λ(progress)`` of the reversal coefficient.

@@ -26,7 +26,7 @@ from da.methods.distributed import gather_batch, world_size
 from da.methods.epoch_means import EpochMeans
 from da.methods.param_groups import parameter_groups, pretrained_part, scaled_optimizer
 from da.nn.mlp import mlp
-from da.optim import needs_total_steps
+from da.methods.lr_schedule import needs_total_steps
 from da.schedules import Constant
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from da.errors import ConfigError
-from da.instantiate import build
+from da.config.instantiate import build
 from da.selection.callback import SelectionCallback
 from da.selection.checkpoint import SelectionCheckpoint
 from da.selection.diag_callback import DiagnosticsCallback

@@ -25,7 +25,7 @@ def test_batched_fetch_gives_the_per_item_batches():
 
 
 def test_vector_parts_use_batched_fetch(compose_cfg):
-    from da.build import build_datamodule
+    from da.run.build import build_datamodule
     datamodule = build_datamodule(compose_cfg(QUICK))
     datamodule.prepare()
     loaders = [*datamodule.train_dataloader().flattened, *datamodule.val_dataloader()]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from da.build import build_datamodule
+from da.run.build import build_datamodule
 from da.data.datamodule import check_compatible
 from da.data.types import DomainData, Split
 from da.errors import ConfigError, DataError

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from da.build import build_datamodule, build_encoder
+from da.run.build import build_datamodule, build_encoder
 from da.data.datamodule import check_compatible
 from da.data.digits import Mnist, Usps, parse_idx, resize
 from da.data.types import DomainData, Split

@@ -61,7 +61,7 @@ def test_arrays_key_depends_on_values_shape_and_settings():
 
 
 def test_datamodule_fits_on_training_inputs_and_caches(compose_cfg, tmp_path, monkeypatch):
-    from da.build import build_datamodule
+    from da.run.build import build_datamodule
     msda = "data.denoiser={_target_:da.data.msda.MSDA,layers:1,noise:%s}"
     overrides = [*QUICK, f"cache_dir={tmp_path / 'cache'}"]
     fitted = []
@@ -82,7 +82,7 @@ def test_datamodule_fits_on_training_inputs_and_caches(compose_cfg, tmp_path, mo
 
 
 def test_denoiser_needs_vector_inputs(compose_cfg):
-    from da.build import build_datamodule
+    from da.run.build import build_datamodule
     with pytest.raises(ConfigError, match="data.denoiser transforms vectors"):
         build_datamodule(compose_cfg(["source=mnist", "target=usps", "encoder=lenet",
                                       "data.denoiser={_target_:da.data.msda.MSDA}"]))

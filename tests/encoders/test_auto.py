@@ -1,11 +1,11 @@
-"""`encoder=auto`, the default: the encoder follows the data (da/encoders/auto.py)."""
+"""`encoder=auto`, the default: the encoder follows the data (da/config/auto_encoder.py)."""
 
 from __future__ import annotations
 
 import pytest
 from omegaconf import OmegaConf
 
-from da.build import build_datamodule
+from da.run.build import build_datamodule
 from da.errors import ConfigError
 from tests.helpers import assert_clean_error, da_train, job_dirs, metrics_of, run_of, sweep_dir
 
@@ -58,14 +58,14 @@ def test_overrides_of_encoder_keys_apply_to_the_chosen_encoder(compose_cfg):
     (["--help"], None),
 ])
 def test_da_train_argv_names_the_encoder_before_hydra_composes(tmp_path, argv, expected):
-    from da.encoders.auto import auto_encoder_argv
+    from da.config.auto_encoder import auto_encoder_argv
     from da.train import compose_plain
 
     assert auto_encoder_argv(argv, lambda o: compose_plain(o, tmp_path)) == (expected or argv)
 
 
 def test_a_sweep_whose_sweeper_params_set_domains_is_resolved_per_job(tmp_path):
-    from da.encoders.auto import auto_encoder_argv
+    from da.config.auto_encoder import auto_encoder_argv
     from da.train import compose_plain
 
     (tmp_path / "conf" / "experiment").mkdir(parents=True)

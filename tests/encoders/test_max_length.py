@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from da.build import build_datamodule, build_encoder
+from da.run.build import build_datamodule, build_encoder
 from da.encoders.hf import HFBackbone
 from da.encoders.max_length import (check_max_length, covering_length, length_from_data,
                                     model_length_limit)

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from da.build import build_datamodule, build_encoder, build_model
+from da.run.build import build_datamodule, build_encoder, build_model
 from da.data.cache import PrefixCache
 from da.data.batching import PrefixCollate, TokenStates
 from da.encoders.hf import HFBackbone, TextEncoder

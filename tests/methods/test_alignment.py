@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from da.build import build_datamodule, build_model, build_trainer
+from da.run.build import build_datamodule, build_model, build_trainer
 from da.errors import TrainingError
 from tests.helpers import QUICK
 

@@ -184,7 +184,7 @@ def test_training_step_in_a_trainer(tmp_path):
 def test_build_model_uses_the_module_hook_and_fills_num_classes(compose_cfg):
     from types import SimpleNamespace
 
-    from da.build import build_model
+    from da.run.build import build_model
     from da.encoders import MLPEncoder
     from da.losses import CDANLoss
 

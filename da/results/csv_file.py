@@ -2,7 +2,7 @@
 
 One row per run: ``method, source, target, seed, target_acc`` (= ``test/target_acc``), ``status``
 (finished / failed), every metric, ``run`` (the run's name). :func:`read_runs` turns the rows back
-into :class:`da.compare.Run` fields, so ``da-compare --from-csv`` can redraw ``results.png`` from
+into :class:`da.results.tables.Run` fields, so ``da-compare --from-csv`` can redraw ``results.png`` from
 a committed CSV without the sweep dirs.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from da.compare import Run
+    from da.results.tables import Run
 
 #: Columns of a row that are not metrics (``target_acc`` repeats ``test/target_acc``).
 IDENTITY = ("method", "source", "target", "seed", "target_acc", "status", "run")
@@ -44,7 +44,7 @@ def _value(text: str) -> Any:
 
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
-    """The rows of a ``results.csv`` as :class:`da.compare.Run` keyword arguments.
+    """The rows of a ``results.csv`` as :class:`da.results.tables.Run` keyword arguments.
 
     Args:
         path: a ``results.csv`` written by :func:`write_csv` (older ones without the

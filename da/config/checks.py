@@ -2,9 +2,9 @@
 anything is built or loaded (:func:`prepare_config`, called by ``da.train``).
 
 A malformed file stops the run with a :class:`~da.errors.ConfigError` that names the file (or
-the command-line override, :func:`da.config_origin.origin`), the key and the shape expected
+the command-line override, :func:`da.config.origin.origin`), the key and the shape expected
 (``da-train``: one line, exit status 2). Arguments of ``_target_`` nodes are checked against
-the class's signature by :func:`da.signatures.check_arguments`.
+the class's signature by :func:`da.config.signatures.check_arguments`.
 
 One shortcut is accepted: a method yaml that is a bare loss node (``_target_`` and the loss's
 arguments, no ``loss``) becomes ``loss: <that node>`` with a constant weight of 1, named after
@@ -18,9 +18,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from da.config_origin import origin
+from da.config.origin import origin
 from da.errors import ConfigError
-from da.signatures import check_arguments
+from da.config.signatures import check_arguments
 
 #: The keys of a method yaml (conf/base/method.yaml adds gather and alignment_lr_scale).
 METHOD_KEYS = ("name", "loss", "weight", "module", "gather", "alignment_lr_scale")

@@ -44,9 +44,8 @@ from pathlib import Path
 
 import yaml
 
-from da.bench import REPO, machine
-from da.compare import collect
-from da.provenance import git_commit
+from da.results.tables import collect
+from da.run.provenance import REPO, git_commit, machine
 from da.selection.validators import MODES
 
 #: Overrides that identify a job's pair and seed rather than its setting.

@@ -1,6 +1,6 @@
 """Turn a composed Hydra config into the datamodule, model, loggers and trainer.
 
-Every node is instantiated through :func:`da.instantiate.build`, so a wrong value stops the run
+Every node is instantiated through :func:`da.config.instantiate.build`, so a wrong value stops the run
 before training with a :class:`~da.errors.ConfigError` that names the config node.
 """
 
@@ -22,10 +22,10 @@ from da.data.datamodule import DomainPairDataModule
 from da.encoders.inputs import check_encoder_fits, check_same_modality
 from da.encoders.text import text_encoding
 from da.errors import ConfigError
-from da.instantiate import build
+from da.config.instantiate import build
 from da.methods.alignment import AlignmentModule
 from da.selection.rules import selection_callbacks
-from da.resume import StepSeed
+from da.run.resume import StepSeed
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
     if not cfg.trainer.enable_progress_bar:  # the switch wins over callbacks.progress_bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks += selection_callbacks(cfg, output_dir)  # select/*, diag/*, selection=<rule>
-    callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/resume.py)
+    callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/run/resume.py)
     try:
         trainer = build(cfg.trainer, "trainer", default_root_dir=str(output_dir),
                         logger=loggers or False, callbacks=callbacks)

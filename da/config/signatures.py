@@ -2,7 +2,7 @@
 built: a ``_target_`` that does not import, an argument the class does not take, a value of the
 wrong type (from the annotations: numbers, strings, booleans, lists, mappings, unions of them;
 other annotations are not checked). Each problem is a :class:`~da.errors.ConfigError` naming
-the file or command-line override it came from (:func:`da.config_origin.origin`).
+the file or command-line override it came from (:func:`da.config.origin.origin`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hydra._internal.utils import _locate  # hydra.utils.get_object logs each fa
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from da.config_origin import origin
+from da.config.origin import origin
 from da.errors import ConfigError
 
 #: A ``_target_`` of each config group, as docs/EXTENDING.md writes them.
@@ -58,8 +58,25 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
         _check_type(node, key, params[key], f"{where}.{key}", obj)
 
 
+#: Modules that moved when da/ was grouped by role: a ``_target_`` under the old path gets a
+#: one-line error that names the new one.
+MOVED_MODULES = {"da.optim": "da.methods.lr_schedule", "da.outputs": "da.run.outputs",
+                 "da.progress": "da.run.progress", "da.tracking": "da.run.tracking",
+                 "da.build": "da.run.build", "da.resume": "da.run.resume",
+                 "da.instantiate": "da.config.instantiate", "da.encoders.auto": "da.config.auto_encoder"}
+
+
+def moved_target(target: str) -> str | None:
+    """The new dotted path of a ``_target_`` under a module that moved, else ``None``."""
+    module, _, name = target.rpartition(".")
+    return f"{MOVED_MODULES[module]}.{name}" if module in MOVED_MODULES else None
+
+
 def import_target(target: str, where: str) -> Any:
     """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
+    if (new := moved_target(target)) is not None:
+        raise ConfigError(f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', "
+                          f"which moved to '{new}'; write _target_: {new}.")
     try:
         return _locate(target)
     except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary

@@ -1,10 +1,10 @@
 """``build``: ``hydra.utils.instantiate`` with errors that name the config node.
 
-Every module that turns config nodes into objects (da/build.py, da/selection/rules.py) uses it,
+Every module that turns config nodes into objects (da/run/build.py, da/selection/rules.py) uses it,
 so a wrong value stops the run before training with a :class:`~da.errors.ConfigError`, not a
 stack trace. The nodes of the files a user writes (``method``, ``encoder``, ``source``,
 ``target``) are first checked against the signatures of their ``_target_``
-(:func:`da.signatures.check_arguments`).
+(:func:`da.config.signatures.check_arguments`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from da.config_origin import origin
+from da.config.origin import origin
 from da.errors import ConfigError
-from da.signatures import check_arguments
+from da.config.signatures import check_arguments
 
 #: Config groups whose files users write: their ``_target_`` nodes are checked before building.
 CHECKED_GROUPS = ("method", "encoder", "source", "target")

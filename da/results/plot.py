@@ -1,4 +1,4 @@
-"""The picture of a :class:`da.compare.Table`: ``results.png`` of da-compare and da-bench.
+"""The picture of a :class:`da.results.tables.Table`: ``results.png`` of da-compare and da-bench.
 
 Two panels share the method rows, sorted by average (largest on top):
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from da.compare import Table
+    from da.results.tables import Table
 
 DPI = 150
 MAX_INCHES = 16.0  # cap on width and height

@@ -32,10 +32,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig
 
-from da.config_files import check_target_node
+from da.config.checks import check_target_node
 from da.encoders.inputs import AUTO_ENCODERS, check_same_modality
 from da.errors import ConfigError
-from da.signatures import import_target
+from da.config.signatures import import_target
 
 #: The marker's ``encoder.input``, and its name.
 AUTO = "auto"

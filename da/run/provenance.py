@@ -7,6 +7,7 @@ and which libraries made each row (issue: reproducibility).
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -20,6 +21,8 @@ LIBRARIES = ("torch", "lightning", "torchmetrics", "hydra-core", "omegaconf", "n
              "scikit-learn", "scipy", "transformers", "wandb")
 
 _PACKAGE_DIR = Path(da.__file__).resolve().parent
+#: The checkout (the package is installed in editable mode): experiments/ and conf/ are here.
+REPO = _PACKAGE_DIR.parent
 
 
 def git_commit(folder: Path = _PACKAGE_DIR) -> str:
@@ -54,3 +57,17 @@ def run_provenance() -> dict[str, str]:
             "meta/device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}
     meta.update({f"meta/{name}": version for name, version in library_versions().items()})
     return meta
+
+
+def machine() -> str:
+    """The CPU, core count, GPU and torch version, for a benchmark table's provenance line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}"

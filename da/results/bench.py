@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -35,15 +33,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 
-from da.compare import Table, build_table, collect, markdown
-from da.compare_csv import write_csv
-from da.compare_plot import plot
-from da.provenance import git_commit
+from da.results.tables import Table, build_table, collect, markdown
+from da.results.csv_file import write_csv
+from da.results.plot import plot
+from da.run.provenance import REPO, git_commit, machine
 
-REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = REPO / "experiments"
 
 
@@ -95,25 +91,12 @@ def reference_row(table: Table, reference: dict[str, Any] | None) -> str:
 
 
 def with_reference(text: str, row: str) -> str:
-    """Insert ``row`` right after the last method row of a :func:`da.compare.markdown` table."""
+    """Insert ``row`` right after the last method row of a :func:`da.results.tables.markdown` table."""
     if not row:
         return text
     lines = text.split("\n")
     last = max(i for i, line in enumerate(lines) if line.startswith("| "))
     return "\n".join([*lines[:last + 1], row.rstrip("\n"), *lines[last + 1:]])
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}"
 
 
 def write_tables(spec: dict[str, Any], sweep_dir: Path, out: Path) -> Table:

@@ -33,7 +33,7 @@ def flat_metrics(*sources: Mapping[str, Any]) -> dict[str, float]:
 def write_metrics(path: Path, metrics: Mapping[str, float | str]) -> None:
     """Write ``metrics.json``; NaN/Inf are written as ``null`` so the file stays valid JSON.
 
-    Values are numbers, except the ``meta/*`` provenance strings (see da/provenance.py).
+    Values are numbers, except the ``meta/*`` provenance strings (see da/run/provenance.py).
     """
     clean = {k: (v if isinstance(v, str) or math.isfinite(v) else None)
              for k, v in metrics.items()}

@@ -1,0 +1,81 @@
+"""Compare methods across source → target pairs and seeds (console script ``da-compare``).
+
+Usage::
+
+    da-compare SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--metric test/target_acc]
+    da-compare --wandb ENTITY/PROJECT [--group GROUP] --out DIR     # runs logged to W&B (online)
+    da-compare --from-csv DIR/results.csv [--out DIR]   # redraw results.png from a results.csv
+
+Reads every job of the sweep dirs (``metrics.json`` + ``config.yaml``; see ``da-train -m``), or the
+runs of a W&B project through ``wandb.Api``, and prints a method × pair table of the metric's
+mean ± std over seeds with a per-method average over the transfer pairs. Writes ``results.csv``
+(one row per run, every metric), ``results.md`` (the table) and ``results.png`` (a heatmap of the
+table and the sorted averages, see :mod:`da.results.plot`) into ``--out`` (default: the first
+SWEEP_DIR). ``--from-csv`` reads the runs back from a ``results.csv`` instead, prints the table and
+writes only ``results.png`` (default: beside the CSV): the CSV and ``results.md``, which da-bench
+extends with its reference row, stay as they are.
+
+Nothing is dropped silently: a job that failed (a run dir with ``config.yaml`` or ``.hydra/`` but
+no ``metrics.json``, or a W&B run that did not finish) and a run without the metric are listed by
+name under the table. Same-domain pairs (``bow_books → bow_books``, which a full source × target
+sweep contains) are marked *in-domain* and left out of the averages.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from da.results.csv_file import read_runs, write_csv
+from da.results.plot import plot
+from da.results.tables import Run, build_table, collect, markdown
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="da-compare", description=__doc__.split("\n")[0])
+    parser.add_argument("sweep_dirs", nargs="*", type=Path, help="sweep (or run) directories")
+    parser.add_argument("--wandb", metavar="ENTITY/PROJECT", help="read runs from W&B instead")
+    parser.add_argument("--group", help="with --wandb: only the runs of this W&B group")
+    parser.add_argument("--from-csv", type=Path, metavar="CSV",
+                        help="read the runs from a results.csv and redraw only results.png")
+    parser.add_argument("--out", type=Path,
+                        help="output dir (default: the first SWEEP_DIR, or the CSV's dir)")
+    parser.add_argument("--metric", default="test/target_acc")
+    parser.add_argument("--no-plot", action="store_true", help="skip results.png")
+    args = parser.parse_args(argv)
+    if sum(map(bool, (args.sweep_dirs, args.wandb, args.from_csv))) != 1:
+        parser.error("give SWEEP_DIR(s), --wandb ENTITY/PROJECT or --from-csv CSV (one of them)")
+    if args.from_csv and args.no_plot:
+        parser.error("--from-csv only redraws results.png: it cannot go with --no-plot")
+    if args.wandb and args.out is None:
+        parser.error("--wandb needs --out DIR")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``da-compare``: print the table, write results.csv/.md/.png; exit 1 if no run is usable."""
+    args = parse_args(argv)
+    if args.wandb:
+        from da.run.tracking import fetch_runs
+        runs = [Run(**r) for r in fetch_runs(args.wandb, group=args.group)]
+    elif args.from_csv:
+        runs = [Run(**r) for r in read_runs(args.from_csv)]
+    else:
+        runs = collect(args.sweep_dirs)
+    out = args.out or (args.from_csv.parent if args.from_csv else args.sweep_dirs[0])
+    out.mkdir(parents=True, exist_ok=True)
+    table = build_table(runs, args.metric)
+    text = markdown(table)
+    written = []
+    if not args.from_csv:  # the CSV is the record; results.md may hold da-bench's reference row
+        write_csv(runs, out / "results.csv")
+        (out / "results.md").write_text(text)
+        written += [out / "results.csv", out / "results.md"]
+    if table.cells and not args.no_plot and plot(table, out / "results.png") is not None:
+        written.append(out / "results.png")
+    print(text + "\nwritten: " + (", ".join(map(str, written)) or "nothing"), flush=True)
+    return 0 if table.cells else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
