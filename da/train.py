@@ -16,22 +16,20 @@ import time
 from pathlib import Path
 
 import hydra
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
+from da.config.compose import CONFIG_DIR, check_encoder_keys, complete_config, compose_config
 from da.errors import ConfigError, DAError
 from da.run.reporting import flat_metrics, summary, write_metrics
 
 log = logging.getLogger("da.train")
 
-#: The repository's conf/ (the package is installed in editable mode, see the README).
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-
-#: Hydra's help flags: they compose nothing, so encoder=auto is left for the help to show.
+#: Hydra's help flags: nothing runs, so no config check is made for them.
 HELP_FLAGS = {"--help", "-h", "--hydra-help"}
+#: Re-exported for in-process callers (``from da.train import compose_config, train``).
+__all__ = ["compose_config", "train", "main", "CONFIG_DIR"]
 
 #: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now.
 RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
@@ -41,29 +39,31 @@ RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
-    """Run one training job and return its flat metrics (also written to ``metrics.json``)."""
+    """Run one training job and return its flat metrics (also written to ``metrics.json``).
+
+    ``cfg`` is a run's complete config: from :func:`compose_config`, or in a Hydra job from
+    :func:`da.config.compose.complete_config`.
+    """
     start = time.perf_counter()
     # Imported here, not at the top: `da-train --help`, config errors and the sweep's parent
     # process never pay the ~4 s of importing torch + Lightning (+ torchmetrics, transformers).
     import lightning as L
     import torch
 
-    from da.run.build import build_datamodule, build_encoder, build_loggers, build_model, build_trainer
-    from da.config.checks import prepare_config
+    from da.run.build import build_data, build_loggers, build_model, build_trainer
     from da.run.provenance import run_provenance
     from da.run.resume import resume_checkpoint
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
     if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
         raise ConfigError(renamed_message("model"))
-    prepare_config(cfg)  # checks the method/encoder/domain files; completes a bare loss node
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     torch.set_flush_denormal(True)  # no slow denormal arithmetic on CPU (tiny Adam moments)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = build_datamodule(cfg)
-    encoder, encoder_info = build_encoder(cfg, datamodule)
+    datamodule, encoder_side = build_data(cfg)  # the encoder's pipeline handed to the data
+    encoder, encoder_info = encoder_side.encoder(datamodule.input_dim)
     model = build_model(cfg, datamodule, encoder)
     loggers = build_loggers(cfg)
     for logger in loggers:
@@ -87,37 +87,6 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
-
-
-def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
-    """conf/train.yaml composed in-process as ``da-train`` would, writing into ``output_dir``.
-
-    For notebooks, scripts and tests that call :func:`train` without the CLI: the ``hydra`` node
-    is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped from the result;
-    ``encoder=auto`` is resolved and the method, encoder and domain nodes are checked.
-    """
-    check_renamed(overrides)
-    from da.config.checks import prepare_config
-    from da.config.auto_encoder import resolve_overrides
-    overrides = resolve_overrides(overrides, lambda chosen: compose_plain(chosen, output_dir))
-    cfg = compose_plain(overrides, output_dir)
-    prepare_config(cfg)
-    return cfg
-
-
-def compose_plain(overrides: list[str], output_dir: Path) -> DictConfig:
-    """conf/train.yaml composed with ``overrides`` as it is: ``encoder=auto`` left unresolved,
-    nothing checked (the first step of :func:`compose_config`)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
 
 
 def renamed_message(key: str) -> str:
@@ -160,10 +129,10 @@ def device_memory() -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    from da.config.auto_encoder import recompose
+    from da.config.compose import recompose_job
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        metrics = train(recompose(cfg), output_dir)  # recompose: encoder=auto in a sweep job
+        metrics = train(complete_config(cfg, recompose_job), output_dir)
     except DAError as exc:
         log.error("%s", exc)
         if HydraConfig.get().mode == RunMode.MULTIRUN:
@@ -178,9 +147,8 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
-        if not HELP_FLAGS.intersection(sys.argv[1:]):  # --help shows the groups, encoder=auto
-            from da.config.auto_encoder import auto_encoder_argv
-            sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: compose_plain(o, Path.cwd()))
+        if not HELP_FLAGS.intersection(sys.argv[1:]):
+            check_encoder_keys(sys.argv[1:])
     except DAError as exc:
         print(f"da-train: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -29,7 +29,7 @@ small_digits=(source=mnist target=usps source.max_examples=400 target.max_exampl
 declare -A jobs=(
   [vectors_dann]="${small_bow[*]} method=dann"
   [vectors_cdan_e]="${small_bow[*]} method=cdan_e encoder=mlp"
-  [vectors_msda_mmd]="${small_bow[*]} method=mmd data.denoiser={_target_:da.data.msda.MSDA,layers:1}"
+  [vectors_msda_mmd]="${small_bow[*]} method=mmd encoder.denoiser={_target_:da.data.msda.MSDA,layers:1}"
   [tfidf_coral]="${small_text[*]} method=coral encoder=mlp"
   [text_frozen_dann]="${small_text[*]} method=dann encoder=minilm"
   [text_prefix_cached]="${small_text[*]} source.max_examples=120 target.max_examples=120 data.batch_size=32 trainer.max_epochs=1 method=mmd encoder=minilm encoder.freeze=4"

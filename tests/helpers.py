@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from da.run.build import build_datamodule
+from da.run.build import build_data, build_datamodule
 
 #: The repository root (what `da-train` runs in by default, where ``tests.faults`` imports from).
 REPO = Path(__file__).resolve().parent.parent
@@ -54,9 +54,15 @@ def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:
     built from it as the run builds them (same ``max_examples``, split seeds, validation share).
     """
     cfg = run if isinstance(run, DictConfig) else OmegaConf.load(Path(run) / "config.yaml")
-    cfg = OmegaConf.merge(cfg, {"data": {"denoiser": None}})  # labels do not depend on it
-    counts = np.bincount(build_datamodule(cfg).parts[part].y)
+    counts = np.bincount(build_datamodule(cfg, raw=True).parts[part].y)  # labels: nothing encoded
     return float(counts.max() / counts.sum())
+
+
+def built_encoder(cfg: DictConfig) -> tuple:
+    """``(encoder, info)`` as a run builds them: the encoder side first, its pipeline handed to
+    the datamodule, which prepares the data (:func:`da.run.build.build_data`)."""
+    datamodule, side = build_data(cfg)
+    return side.encoder(datamodule.input_dim)
 
 
 # --- `da-train` in a subprocess, and what it writes --------------------------------------------

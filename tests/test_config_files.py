@@ -83,7 +83,11 @@ def _method(text: str):
 
 def test_a_bare_loss_node_becomes_the_loss_with_weight_one():
     cfg = _method("_target_: my_losses.Gap\nscale: 0.5\nin_dim: ${encoder.out_dim}\nk: ???\n")
-    normalize_method(cfg)
+    raw = OmegaConf.to_container(cfg, resolve=False)
+    cfg = normalize_method(cfg)
+    assert OmegaConf.to_container(_method(
+        "_target_: my_losses.Gap\nscale: 0.5\nin_dim: ${encoder.out_dim}\nk: ???\n"),
+        resolve=False) == raw  # the composed node it was given is left as it is
     assert OmegaConf.to_container(cfg.method.weight) == {"_target_": "da.schedules.Constant",
                                                          "value": 1.0}
     assert cfg.method.loss._target_ == "my_losses.Gap" and cfg.method.loss.scale == 0.5
@@ -92,11 +96,9 @@ def test_a_bare_loss_node_becomes_the_loss_with_weight_one():
 
 
 def test_a_number_is_a_constant_weight_and_a_missing_weight_is_one():
-    cfg = _method(f"loss: {{{CORAL}}}\nweight: 0.3\n")
-    normalize_method(cfg)
+    cfg = normalize_method(_method(f"loss: {{{CORAL}}}\nweight: 0.3\n"))
     assert cfg.method.weight == {"_target_": "da.schedules.Constant", "value": 0.3}
-    cfg = _method(f"loss: {{{CORAL}}}\n")
-    normalize_method(cfg)
+    cfg = normalize_method(_method(f"loss: {{{CORAL}}}\n"))
     assert cfg.method.weight.value == 1.0
     with pytest.raises(ConfigError, match=r"'method.weight' is True; expected a number"):
         normalize_method(_method(f"loss: {{{CORAL}}}\nweight: true\n"))
@@ -113,6 +115,5 @@ def test_every_built_in_method_is_left_as_it_is():
         for path in sorted(Path(CONFIG_DIR, "method").glob("*.yaml")):
             cfg = compose("train", overrides=[f"method={path.stem}"])
             before = OmegaConf.to_container(cfg.method)
-            normalize_method(cfg)
-            assert OmegaConf.to_container(cfg.method) == before, path.stem
+            assert OmegaConf.to_container(normalize_method(cfg).method) == before, path.stem
     GlobalHydra.instance().clear()

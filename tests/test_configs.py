@@ -119,9 +119,10 @@ def test_every_experiment_composes(hydra_init, experiment):
 
 def test_an_experiment_overrides_the_keys_of_train_yaml(hydra_init):
     """`experiment` comes after `_self_` in train.yaml's defaults: its values win (before the
-    fix, train.yaml's own `data.denoiser: null` silently replaced the experiment's mSDA)."""
-    assert compose("train").data.denoiser is None
+    fix, train.yaml's own `data.denoiser: null` silently replaced the experiment's mSDA; the
+    denoiser is now `encoder.denoiser`)."""
+    assert compose("train", overrides=["encoder=mlp"]).encoder.denoiser is None
     cfg = compose("train", overrides=["experiment=amazon_bow_msda"])
-    assert cfg.data.denoiser._target_ == "da.data.msda.MSDA" and cfg.data.denoiser.layers == 5
+    assert cfg.encoder.denoiser._target_ == "da.data.msda.MSDA" and cfg.encoder.denoiser.layers == 5
     assert compose("train", overrides=["experiment=amazon_bow_msda",
-                                       "data.denoiser=null"]).data.denoiser is None
+                                       "encoder.denoiser=null"]).encoder.denoiser is None

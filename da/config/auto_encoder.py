@@ -1,48 +1,66 @@
-"""``encoder=auto`` (the default): the encoder follows the data.
+"""``encoder=auto`` (the default): the encoder follows the data, chosen inside Hydra's own
+composition.
 
-Every domain's dataset class says what it holds (``DomainSource.modality``, a class attribute:
-nothing is loaded to find out). When the composed config's encoder is the ``auto`` marker
-(``conf/encoder/auto.yaml``: ``input: auto``), :func:`encoder_for` picks
-:data:`~da.encoders.inputs.AUTO_ENCODERS` of that modality (text → ``minilm``, vectors →
-``mlp``, images → ``lenet``) and the config is composed again with ``encoder=<that name>`` and
-the same overrides. The run is then the run of the explicit choice: its ``config.yaml``, summary
-line and W&B tags name the encoder that ran. An explicit ``encoder=...`` (or an experiment's)
-is kept as it is.
+conf/train.yaml's defaults list picks the encoder with a resolver,
+``- encoder: ${da_auto_encoder:${source},${target}}``: Hydra calls :func:`choose_encoder` with the
+names of the chosen source and target options (after the command line's and an experiment's
+overrides) before it loads any group file. It reads each domain's yaml through Hydra's config
+sources (following a wrapper's defaults to ``conf/domain/``), imports the dataset class named by
+``_target_`` and reads its ``modality`` (a class attribute: no data is loaded), and returns
+:data:`~da.encoders.inputs.AUTO_ENCODERS` of that modality (text → ``minilm``, vectors → ``mlp``,
+images → ``lenet``). So the run is composed once, exactly as with that ``encoder=<name>``, and
+overrides of the chosen encoder's own keys apply (``da-train encoder.freeze=4``). An explicit
+``encoder=...`` (or an experiment's) replaces the resolver's entry and it is not called.
 
-Two places resolve it:
-
-* :func:`resolve_overrides`, before Hydra composes (``da-train`` through
-  :func:`auto_encoder_argv`, :func:`da.train.compose_config`): the overrides of encoder keys are
-  set aside while choosing and then applied to the chosen encoder, so its own keys can be set
-  (``encoder.freeze=4``); a sweep whose jobs all hold the same domains is resolved here too;
-* :func:`recompose`, in a job whose config is still ``auto`` (a sweep over domains: each job
-  follows its own). Hydra has composed that job with the marker, which has only the keys every
-  encoder has (``conf/base/encoder.yaml``: ``lr_scale``), so only those can be overridden there.
+When it cannot tell — a domain yaml outside Hydra's config sources (a ``hydra.searchpath`` of the
+user's: resolvers do not see it), an explicit ``encoder=auto``, or domains of two modalities — it
+returns ``auto``, the marker (conf/encoder/auto.yaml). :func:`da.config.compose.complete_config`
+then chooses from the composed domains with :func:`encoder_for`, which raises the precise error,
+or composes once more with the chosen encoder.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Mapping
+from typing import Any
 
-from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import ConfigCompositionException, OverrideParseException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from da.config.checks import check_target_node
+from da.config.signatures import import_target
 from da.encoders.inputs import AUTO_ENCODERS, check_same_modality
 from da.errors import ConfigError
-from da.config.signatures import import_target
 
-#: The marker's ``encoder.input``, and its name.
+#: The marker's name and ``encoder.input`` (conf/encoder/auto.yaml).
 AUTO = "auto"
+#: The resolver conf/train.yaml's defaults list calls.
+RESOLVER = "da_auto_encoder"
+
+
+def choose_encoder(source: str, target: str) -> str:
+    """The encoder option for domain options ``source`` and ``target``, or ``auto`` (the marker)
+    when it cannot tell (see the module docstring). Never raises: errors come after composing."""
+    try:
+        found = [_option_modality(group, str(name))
+                 for group, name in (("source", source), ("target", target))]
+    except Exception:  # noqa: BLE001 - a yaml it cannot follow: decided after composing
+        return AUTO
+    if None in found or found[0] != found[1] or found[0] not in AUTO_ENCODERS:
+        return AUTO
+    return AUTO_ENCODERS[found[0]]
+
+
+def register_resolver() -> None:
+    """Register :func:`choose_encoder` as ``${da_auto_encoder:...}`` (idempotent)."""
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, choose_encoder)
 
 
 def encoder_for(cfg: DictConfig) -> str | None:
-    """The encoder the domains of ``cfg`` ask for when its encoder is ``auto``, else ``None``."""
+    """The encoder the domains of a composed ``cfg`` ask for when its encoder is the ``auto``
+    marker, else ``None``; a ConfigError when the domains cannot share one encoder."""
     if cfg.encoder.get("input") != AUTO:
         return None
     found = [(_domain_name(cfg, group), domain_modality(cfg[group], group))
@@ -61,114 +79,57 @@ def domain_modality(node: DictConfig, group: str) -> str:
     return getattr(import_target(node._target_, group), "modality", None)
 
 
-def resolve_overrides(overrides: list[str],
-                      compose_with: Callable[[list[str]], DictConfig]) -> list[str]:
-    """``overrides`` with ``encoder=<the encoder the data asks for>`` when the encoder is auto.
-
-    Args:
-        overrides: the command line's overrides (no sweeps).
-        compose_with: composes the run's config from a list of overrides.
-    """
-    chosen = [value for value in map(_encoder_choice, overrides) if value is not None]
-    if chosen and chosen[-1] != AUTO:
-        return overrides
-    aside = [o for o in overrides if _is_encoder_key(o)]
-    name = encoder_for(compose_with([o for o in overrides if o not in aside]))
-    if name is None:  # an experiment names the encoder
-        return overrides
-    resolved = [o for o in overrides if _encoder_choice(o) is None] + [f"encoder={name}"]
-    if aside:
-        try:
-            compose_with(resolved)
-        except ConfigCompositionException as exc:
-            raise ConfigError(_key_message(exc, aside, name)) from exc
-    return resolved
-
-
-def auto_encoder_argv(argv: list[str],
-                      compose_with: Callable[[list[str]], DictConfig]) -> list[str]:
-    """``da-train``'s ``argv`` with ``encoder=<name>`` when the encoder is auto.
-
-    Resolving it before Hydra composes the run lets the run override that encoder's own keys
-    (``da-train encoder.freeze=4``). A sweep whose jobs may hold other domains (a sweep over
-    ``source``, ``target`` or ``experiment``, or sweeper params over them) is left to each job
-    (:func:`recompose`). Whatever Hydra itself refuses is left to Hydra's own message.
-    """
-    try:
-        from hydra._internal.utils import get_args_parser
-
-        args = get_args_parser().parse_args(argv)
-        parsed = OverridesParser.create().parse_overrides(list(args.overrides))
-    except (ImportError, SystemExit, OverrideParseException):
-        return argv
-    if args.help or args.hydra_help or args.info or args.shell_completion or args.config_path \
-            or args.config_name or args.config_dir:
-        return argv
-    sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
-    if any(_sets_domains(o.key_or_group) or o.key_or_group == "encoder"
-           for o in parsed if o.is_sweep_override()):
-        return argv
-    overrides = [o for o in args.overrides if o not in sweeps]
-    try:
-        resolved = resolve_overrides(overrides, compose_with)
-        params = HydraConfig.get().sweeper.get("params") if HydraConfig.initialized() else None
-    except ConfigError:
-        raise
-    except Exception:  # e.g. an unknown domain: Hydra says so, with the options
-        return argv
-    finally:
-        GlobalHydra.instance().clear()
-    added = [o for o in resolved if o not in overrides]
-    if not added or (args.multirun and any(map(_sets_domains, params or {}))):
-        return argv
-    # next to the other overrides: argparse takes them as one run of positional arguments
-    at = max((i + 1 for i, a in enumerate(argv) if a in args.overrides), default=len(argv))
-    kept = [a for a in argv[:at] if a in resolved or a in sweeps or a not in overrides]
-    return kept + added + argv[at:]
-
-
-def recompose(cfg: DictConfig) -> DictConfig:
-    """In a Hydra job: ``cfg`` composed again with the encoder its domains ask for, if auto."""
-    name = encoder_for(cfg)
-    if name is None:
-        return cfg
-    hydra = HydraConfig.get()
-    overrides = [o for o in hydra.overrides.hydra if o.startswith("hydra.searchpath")]
-    overrides += [o for o in hydra.overrides.task if _encoder_choice(o) is None]
-    try:
-        return compose(hydra.job.config_name, overrides=[*overrides, f"encoder={name}"])
-    except ConfigCompositionException as exc:
-        raise ConfigError(_key_message(exc, [o for o in overrides if _is_encoder_key(o)],
-                                       name)) from exc
-
-
-def _encoder_choice(override: str) -> str | None:
-    """The value of an ``encoder=<name>`` override, else ``None``."""
-    key, _, value = override.partition("=")
-    return value.strip() if key.strip() == "encoder" else None
-
-
-def _sets_domains(key: str) -> bool:
-    """Whether an override of ``key`` can change the domains (and so the encoder auto picks)."""
-    return key.split(".", 1)[0].split("@", 1)[0].lstrip("+~") in ("source", "target", "experiment")
-
-
-def _is_encoder_key(override: str) -> bool:
-    return override.lstrip("+~").split("=", 1)[0].startswith("encoder.")
-
-
-def _domain_name(cfg: DictConfig, group: str) -> str:
-    try:
-        return str(cfg[group].name)
-    except Exception:  # no name, or one that does not resolve yet: the group says enough
-        return group
-
-
-def _key_message(exc: Exception, keys: list[str], name: str) -> str:
-    """An encoder key override the chosen encoder does not have."""
+def key_message(exc: Exception, keys: list[str], name: str) -> str:
+    """The error for an override of an encoder key that the chosen encoder does not have."""
     found = re.search(r"Could not override '([\w.]+)'", str(exc))
     key = f" '{found.group(1)}'" if found else " of these keys"
     modality = {v: k for k, v in AUTO_ENCODERS.items()}[name]
     return (f"{' '.join(keys)}: encoder=auto (the default) chose encoder={name} for this run's "
             f"{modality} domains, and encoder {name} has no key{key}; name the encoder whose key "
             f"it is (encoder=<name> {' '.join(keys)}) or drop the override.")
+
+
+def is_encoder_key(override: str) -> bool:
+    """Whether a command-line override sets a key inside the encoder node."""
+    return override.lstrip("+~").split("=", 1)[0].startswith("encoder.")
+
+
+def _option_modality(group: str, name: str) -> str | None:
+    """The ``modality`` of the dataset class that option ``group/name`` names, or ``None``."""
+    target = _option_target(group, name, depth=0)
+    if target is None:
+        return None
+    return getattr(import_target(target, group), "modality", None)
+
+
+def _option_target(group: str, name: str, depth: int) -> str | None:
+    """The ``_target_`` of config ``group/name`` as Hydra's config sources hold it: its own
+    ``_target_``, else that of a config its defaults list names (a wrapper's ``/domain@_here_``)."""
+    node = _load(f"{group}/{name}")
+    if node is None or depth > 4:
+        return None
+    if isinstance(node.get("_target_"), str):
+        return node["_target_"]
+    found = None
+    for entry in node.get("defaults") or []:
+        if isinstance(entry, Mapping) and len(entry) == 1:
+            (key, value), = entry.items()
+            key = str(key).removeprefix("override ").split("@", 1)[0]
+            inner = key[1:] if key.startswith("/") else f"{group}/{key}"
+            found = _option_target(inner, str(value), depth + 1) or found
+    return found
+
+
+def _load(path: str) -> Any:
+    """Config ``path`` (``group/name``) from the first of Hydra's config sources that has it."""
+    for source in GlobalHydra.instance().config_loader().get_sources():
+        if source.is_config(path):
+            return source.load_config(path).config
+    return None
+
+
+def _domain_name(cfg: DictConfig, group: str) -> str:
+    try:
+        return str(cfg[group].name)
+    except Exception:  # noqa: BLE001 - no name, or one that does not resolve yet
+        return group

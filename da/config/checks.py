@@ -1,5 +1,6 @@
 """The shapes of the config files a user writes (method, encoder, domain yamls), checked before
-anything is built or loaded (:func:`prepare_config`, called by ``da.train``).
+anything is built or loaded (:func:`prepare_config`, called once per run by
+:func:`da.config.compose.complete_config`).
 
 A malformed file stops the run with a :class:`~da.errors.ConfigError` that names the file (or
 the command-line override, :func:`da.config.origin.origin`), the key and the shape expected
@@ -13,6 +14,7 @@ its file (``name`` defaults to the file name in ``conf/base/method.yaml``).
 
 from __future__ import annotations
 
+import copy
 import difflib
 from typing import Any
 
@@ -24,9 +26,10 @@ from da.config.signatures import check_arguments
 
 #: The keys of a method yaml (conf/base/method.yaml adds gather and alignment_lr_scale).
 METHOD_KEYS = ("name", "loss", "weight", "module", "gather", "alignment_lr_scale")
-#: The keys of an encoder yaml (backbone .. prefix_cache: text encoders, conf/encoder/hf.yaml).
+#: The keys of an encoder yaml (backbone .. prefix_cache: text encoders, conf/encoder/hf.yaml;
+#: featurizer, denoiser: the vector pipeline, conf/encoder/mlp.yaml).
 ENCODER_KEYS = ("name", "input", "out_dim", "model", "lr_scale", "backbone", "freeze", "cache",
-                "prefix_cache")
+                "prefix_cache", "featurizer", "denoiser")
 #: What an encoder can take (``encoder.input``).
 ENCODER_INPUTS = ("vectors", "text", "images")
 #: The weight of a method that does not set one: constant 1.
@@ -39,18 +42,22 @@ _WEIGHT_SHAPE = ("expected a number (a constant weight, e.g. weight: 0.5) or a s
                  "(e.g. weight: {_target_: da.schedules.GaninSchedule, value: 1.0, gamma: 10.0})")
 
 
-def prepare_config(cfg: DictConfig) -> None:
-    """Check the method, encoder and domain nodes of ``cfg``; complete a bare method (in place)."""
-    normalize_method(cfg)
+def prepare_config(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with its method node completed (a new config; ``cfg`` is left as it is), after
+    checking the method, encoder and domain nodes."""
+    cfg = normalize_method(cfg)
     check_encoder(cfg.encoder)
     for group in ("source", "target"):
         check_target_node(cfg[group], group)
     for group in ("method", "encoder", "source", "target"):
         check_arguments(cfg[group], group)  # _target_ imports, argument names and types
+    return cfg
 
 
-def normalize_method(cfg: DictConfig) -> None:
-    """A bare loss node becomes ``loss``; a missing weight becomes 1, a number a constant."""
+def normalize_method(cfg: DictConfig) -> DictConfig:
+    """A copy of ``cfg`` whose method is complete: a bare loss node becomes ``loss``, a missing
+    weight 1, a number a constant weight. ``cfg`` itself is not changed."""
+    cfg = copy.deepcopy(cfg)  # interpolations such as ${encoder.out_dim} keep resolving
     method = cfg.method
     with open_dict(method):
         if "loss" not in method:
@@ -82,6 +89,7 @@ def normalize_method(cfg: DictConfig) -> None:
     if not isinstance(method.name, str) or not method.name:
         raise ConfigError(f"{origin('method.name')}: 'method.name' is {_show(method.name)}; "
                           f"expected the method's name, a string (used in run names).")
+    return cfg
 
 
 def check_encoder(encoder: DictConfig) -> None:
@@ -89,8 +97,9 @@ def check_encoder(encoder: DictConfig) -> None:
     shape = (f"an encoder yaml holds input ({' / '.join(ENCODER_INPUTS)}), out_dim (a positive "
              f"integer) and model ({{_target_: <nn.Module class>, <its arguments>}})")
     if encoder.get("input") == "auto":
-        raise ConfigError("encoder=auto is resolved by da-train and da.train.compose_config; "
-                          "compose the config with them, or name the encoder (encoder=minilm).")
+        raise ConfigError("encoder=auto is resolved when the config is composed "
+                          "(da.config.compose.compose_config); compose it with that, or name the "
+                          "encoder (encoder=minilm).")
     unknown = [key for key in encoder.keys() if key not in ENCODER_KEYS]
     if unknown:
         raise ConfigError(f"{origin(f'encoder.{unknown[0]}')}: unknown key 'encoder.{unknown[0]}'"

@@ -3,8 +3,8 @@
 Every module that turns config nodes into objects (da/run/build.py, da/selection/rules.py) uses it,
 so a wrong value stops the run before training with a :class:`~da.errors.ConfigError`, not a
 stack trace. The nodes of the files a user writes (``method``, ``encoder``, ``source``,
-``target``) are first checked against the signatures of their ``_target_``
-(:func:`da.config.signatures.check_arguments`).
+``target``) were checked against the signatures of their ``_target_`` once, when the run's config
+was completed (:func:`da.config.checks.prepare_config`), before any data is loaded.
 """
 
 from __future__ import annotations
@@ -18,18 +18,12 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from da.config.origin import origin
 from da.errors import ConfigError
-from da.config.signatures import check_arguments
-
-#: Config groups whose files users write: their ``_target_`` nodes are checked before building.
-CHECKED_GROUPS = ("method", "encoder", "source", "target")
 
 
 def build(node: DictConfig | None, where: str, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate(node, **kwargs)`` with errors that name the config node."""
     if node is None:
         return None
-    if where.split(".", 1)[0] in CHECKED_GROUPS:
-        check_arguments(node, where, given=set(kwargs))
     try:
         return instantiate(node, **kwargs)
     except MissingMandatoryValue as exc:

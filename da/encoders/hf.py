@@ -25,11 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from da.encoders.max_length import AutoMaxLength
+from da.encoders.max_length import (check_coverage, check_max_length, length_from_data,
+                                     model_length_limit)
 from da.encoders.model_path import resolve_model
 from da.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
 def transformer_layers(model: nn.Module) -> nn.ModuleList:
     """The stack of transformer blocks of a BERT/RoBERTa/DistilBERT/MPNet-like model."""
     for path in ("encoder.layer", "transformer.layer", "layers", "encoder.layers"):
@@ -42,7 +45,7 @@ def transformer_layers(model: nn.Module) -> nn.ModuleList:
                       f"some of them; use freeze=all or freeze=none")
 
 
-class HFBackbone(AutoMaxLength, nn.Module):
+class HFBackbone(nn.Module):
     """Tokenizer + transformer + pooled sentence embedding.
 
     Args:
@@ -61,7 +64,8 @@ class HFBackbone(AutoMaxLength, nn.Module):
         super().__init__()
         if pooling not in ("mean", "cls"):
             raise ConfigError(f"pooling must be 'mean' or 'cls', got '{pooling}'")
-        self.set_max_length(max_length, length_coverage)
+        self.max_length = check_max_length(max_length)
+        self.length_coverage = check_coverage(length_coverage)
         self.model_name, self.path = model_name, resolve_model(model_name)
         self.pooling, self.normalize = pooling, normalize
         self._loaded, self.freeze = False, freeze
@@ -71,6 +75,25 @@ class HFBackbone(AutoMaxLength, nn.Module):
         else:
             self.load()
 
+
+    def fit_max_length(self, texts: Sequence[str]) -> int:
+        """With ``max_length="auto"``, set it from the token counts of ``texts`` (the training
+        texts; :func:`da.encoders.max_length.length_from_data`). Returns ``max_length``; a no-op
+        when it is already a number. Loads only the tokenizer, not the weights."""
+        if self.max_length == "auto":
+            if not self._loaded and "tokenizer" not in self.__dict__:
+                from transformers import AutoTokenizer
+                self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self.max_length = length_from_data(self.tokenizer, texts, self.length_coverage,
+                                               model_length_limit(self.path, self.tokenizer))
+        return self.max_length
+
+    def resolved_max_length(self) -> int:
+        """``max_length`` as a number; a clear error while ``auto`` is not resolved yet."""
+        if self.max_length == "auto":
+            raise ConfigError("max_length='auto' is not resolved yet: call "
+                              "fit_max_length(training_texts) before encoding (da-train does).")
+        return self.max_length
     def load(self) -> "HFBackbone":
         """Load the tokenizer and the weights and apply ``freeze``. With ``freeze="all"`` this
         waits for the first use of ``model`` or ``tokenizer`` (a warm feature cache never loads
@@ -135,9 +158,11 @@ class HFBackbone(AutoMaxLength, nn.Module):
                 module.eval()
         return self
 
-    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Padded token tensors; counts texts that reached ``max_length`` (they were truncated)."""
-        max_length = self.resolved_max_length()
+    def tokenize(self, texts: Sequence[str],
+                 max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """Padded token tensors; counts texts that reached ``max_length`` (they were truncated).
+        ``max_length``: default the backbone's own (which must be resolved by then)."""
+        max_length = max_length or self.resolved_max_length()
         tokens = self.tokenizer(list(texts), padding=True, truncation=True,
                                 max_length=max_length, return_tensors="pt")
         full = int((tokens["attention_mask"].sum(1) >= max_length).sum())

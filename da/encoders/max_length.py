@@ -93,31 +93,3 @@ def length_from_data(tokenizer: Any, texts: Sequence[str], coverage: float, limi
              "has %d; model limit %d): %d texts will be truncated", length, covering, coverage,
              len(counts), max(counts), limit, truncated)
     return length
-
-
-class AutoMaxLength:
-    """``max_length`` and ``max_length="auto"`` of :class:`~da.encoders.hf.HFBackbone`, which
-    provides ``path``, ``_loaded`` and ``tokenizer``."""
-
-    def set_max_length(self, max_length: int | str, length_coverage: float) -> None:
-        self.max_length = check_max_length(max_length)
-        self.length_coverage = check_coverage(length_coverage)
-
-    def fit_max_length(self, texts: Sequence[str]) -> int:
-        """With ``max_length="auto"``, set it from the token counts of ``texts`` (the training
-        texts; :func:`length_from_data`). Returns ``max_length``; a no-op when it is already a
-        number. Loads only the tokenizer, not the weights."""
-        if self.max_length == "auto":
-            if not self._loaded and "tokenizer" not in self.__dict__:
-                from transformers import AutoTokenizer
-                self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self.max_length = length_from_data(self.tokenizer, texts, self.length_coverage,
-                                               model_length_limit(self.path, self.tokenizer))
-        return self.max_length
-
-    def resolved_max_length(self) -> int:
-        """``max_length`` as a number; a clear error while ``auto`` is not resolved yet."""
-        if self.max_length == "auto":
-            raise ConfigError("max_length='auto' is not resolved yet: call "
-                              "fit_max_length(training_texts) before encoding (da-train does).")
-        return self.max_length

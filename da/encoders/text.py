@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from torch import nn
 
 from da.data.batching import PrefixCollate, TextCollate, TokenStates, to_tensor
 from da.data.cache import FeatureCache, PrefixCache
-from da.data.pipeline import InputPipeline
+from da.data.pipeline import TRAINING_PARTS, InputPipeline
 from da.encoders.hf import HFBackbone, TextEncoder
 from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.errors import ConfigError
@@ -49,6 +50,18 @@ class TextEncoding:
         return {"cache/hits": self.cache.hits, "cache/misses": self.cache.misses}
 
 
+def fitting_max_length(backbone: HFBackbone,
+                       convert: Callable[[list[str]], Any] | None) -> Callable[[dict], dict]:
+    """A pipeline's ``prepare``: with ``max_length=auto``, the length is first taken from the
+    training texts (never the test part; :meth:`HFBackbone.fit_max_length`), then every part
+    goes through ``convert`` (``None``: texts stay texts)."""
+    def prepare(parts: dict[str, Any]) -> dict[str, Any]:
+        backbone.fit_max_length([text for part in TRAINING_PARTS for text in parts.get(part, ())])
+        return {k: convert(list(x)) if convert is not None else x for k, x in parts.items()}
+
+    return prepare
+
+
 def text_encoding(backbone: HFBackbone, top: nn.Module, cache: bool = True,
                   prefix_cache: bool = True, cache_dir: str | None = None) -> TextEncoding:
     """The cheapest of the three ways (module docstring) that trains the same model."""
@@ -63,29 +76,27 @@ def text_encoding(backbone: HFBackbone, top: nn.Module, cache: bool = True,
         else:
             return cached_prefix_states(backbone, top, PrefixCache(cache_dir))
     return TextEncoding(TextEncoder(backbone, top), InputPipeline(
-        collate=TextCollate(backbone.tokenize), lengths=lambda texts: [len(t) for t in texts]))
+        prepare=fitting_max_length(backbone, None), collate=TextCollate(backbone.tokenize),
+        lengths=lambda texts: [len(t) for t in texts]))
 
 
 def cached_features(backbone: HFBackbone, top: nn.Module, cache: FeatureCache) -> TextEncoding:
     """Way 1: texts -> frozen backbone embeddings (computed once, cached); ``top`` trains."""
-    fingerprint = backbone.fingerprint()
+    def convert(texts: list[str]) -> torch.Tensor:  # the fingerprint holds max_length: known now
+        return to_tensor(cache.get(backbone.fingerprint(), texts, backbone.encode))
 
-    def convert(texts: list[str]) -> torch.Tensor:
-        return to_tensor(cache.get(fingerprint, texts, backbone.encode))
-
-    return TextEncoding(top, InputPipeline(convert=convert, input_dim=backbone.out_dim), cache)
+    return TextEncoding(top, InputPipeline(prepare=fitting_max_length(backbone, convert)), cache)
 
 
 def cached_prefix_states(backbone: HFBackbone, top: nn.Module,
                          cache: PrefixCache) -> TextEncoding:
     """Way 2: texts -> token states of the frozen prefix (computed once, cached)."""
-    fingerprint = backbone.prefix_fingerprint()
-
-    def convert(texts: list[str]) -> TokenStates:
+    def convert(texts: list[str]) -> TokenStates:  # the fingerprint holds max_length: known now
         return TokenStates(*cache.get(
-            fingerprint, texts, lambda t: encode_prefix(backbone, t, dtype=cache.dtype),
-            dim=backbone.out_dim))
+            backbone.prefix_fingerprint(), texts,
+            lambda t: encode_prefix(backbone, t, dtype=cache.dtype), dim=backbone.out_dim))
 
     return TextEncoding(PrefixCachedTextEncoder(backbone, top),
-                        InputPipeline(convert=convert, collate=PrefixCollate(),
+                        InputPipeline(prepare=fitting_max_length(backbone, convert),
+                                      collate=PrefixCollate(),
                                       lengths=lambda states: np.diff(states.offsets)), cache)

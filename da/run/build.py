@@ -7,6 +7,7 @@ before training with a :class:`~da.errors.ConfigError` that names the config nod
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
+from da.config.signatures import import_target
 from da.data.datamodule import DomainPairDataModule
+from da.data.pipeline import InputPipeline
 from da.encoders.inputs import check_encoder_fits, check_same_modality
-from da.encoders.text import text_encoding
+from da.encoders.hf import HFBackbone
+from da.encoders.text import TextEncoding, text_encoding
+from da.encoders.vectors import vector_pipeline
 from da.errors import ConfigError
 from da.config.instantiate import build
 from da.methods.alignment import AlignmentModule
@@ -30,44 +35,77 @@ from da.run.resume import StepSeed
 log = logging.getLogger(__name__)
 
 
-def build_datamodule(cfg: DictConfig) -> DomainPairDataModule:
-    """Source and target domains + the DataModule, loaded and checked (before any model)."""
+@dataclass
+class EncoderSide:
+    """What the encoder config builds before any data is read: the ``pipeline`` its inputs go
+    through (handed to the DataModule when it is constructed) and, once the data is prepared,
+    the encoder itself (:meth:`encoder`)."""
+
+    cfg: DictConfig
+    pipeline: InputPipeline
+    text: TextEncoding | None = None  # text encoders: the encoder that goes with the pipeline
+    backbone: HFBackbone | None = None
+
+    def encoder(self, input_dim: int | None) -> tuple[nn.Module, dict]:
+        """``(encoder, info)``: a vector or image encoder sized to the prepared inputs
+        (``input_dim``, :attr:`DomainPairDataModule.input_dim`), or the text encoder; ``info``
+        counts cache hits and misses and gives the length ``max_length=auto`` took."""
+        if self.text is None:
+            dim = input_dim
+            return build(self.cfg.encoder.model, "encoder.model",
+                         **({"in_dim": dim} if dim is not None else {})), {}
+        info = self.text.cache_info()
+        if self.cfg.encoder.backbone.max_length == "auto":
+            info["encoder/max_length"] = self.backbone.max_length
+        return self.text.encoder, info
+
+
+def build_encoder_side(cfg: DictConfig) -> EncoderSide:
+    """The encoder side of the seam (:mod:`da.data.pipeline`), from ``cfg.encoder`` alone.
+
+    A text encoder with a ``backbone`` serves cached features, cached prefix states or tokens
+    (:func:`da.encoders.text.text_encoding`); any other encoder reads tensors, through tf-idf
+    (``encoder.featurizer``) for text domains and mSDA (``encoder.denoiser``) if set
+    (:func:`da.encoders.vectors.vector_pipeline`).
+    """
+    encoder = cfg.encoder
+    if encoder.get("backbone") is None:
+        modality = _modality(cfg.source, "source")
+        return EncoderSide(cfg, vector_pipeline(
+            encoder.input, modality, build(encoder.get("featurizer"), "encoder.featurizer"),
+            build(encoder.get("denoiser"), "encoder.denoiser"), cfg.get("cache_dir")))
+    backbone = build(encoder.backbone, "encoder.backbone")
+    top = build(encoder.model, "encoder.model", in_dim=backbone.out_dim)
+    text = text_encoding(backbone, top, cache=encoder.cache, prefix_cache=encoder.prefix_cache,
+                         cache_dir=cfg.get("cache_dir"))
+    return EncoderSide(cfg, text.pipeline, text, backbone)
+
+
+def build_data(cfg: DictConfig, raw: bool = False) -> tuple[DomainPairDataModule, EncoderSide]:
+    """The DataModule, loaded, checked and passed through the pipeline of the encoder side, which
+    is built first and handed to it (one way); returns both. The domains' modalities are checked
+    here, once, from their classes, before anything is built or read. ``raw``: an empty pipeline,
+    the parts keep their raw inputs (to count labels without encoding anything)."""
     source = build(cfg.source, "source")
     target = build(cfg.target, "target")
     check_same_modality((source.name, source.modality), (target.name, target.modality))
     check_encoder_fits(cfg.encoder.input, source, target)
-    datamodule = build(cfg.data, "data", source=source, target=target,
-                       encoder_input=cfg.encoder.input, data_dir=cfg.data_dir,
-                       cache_dir=cfg.get("cache_dir"))
+    side = EncoderSide(cfg, InputPipeline()) if raw else build_encoder_side(cfg)
+    datamodule = build(cfg.data, "data", source=source, target=target, pipeline=side.pipeline,
+                       data_dir=cfg.data_dir)
     datamodule.prepare()
-    return datamodule
+    return datamodule, side
+
+
+def build_datamodule(cfg: DictConfig, raw: bool = False) -> DomainPairDataModule:
+    """The prepared DataModule of :func:`build_data` alone."""
+    return build_data(cfg, raw)[0]
 
 
 def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn.Module, dict]:
-    """The shared encoder, with the datamodule serving its inputs; returns ``(encoder, info)``.
-
-    A vector or image encoder gets its input size from the data. A text encoder with a
-    ``backbone`` hands the datamodule the pipeline of its inputs (cached features, cached prefix
-    states or tokens: :mod:`da.encoders.text`); ``info`` counts its cache hits and misses and,
-    with ``encoder.backbone.max_length=auto``, gives the length taken from the training texts.
-    """
-    if cfg.encoder.get("backbone") is None:
-        extra = {"in_dim": datamodule.input_dim} if datamodule.input_dim is not None else {}
-        return build(cfg.encoder.model, "encoder.model", **extra), {}
-    backbone = build(cfg.encoder.backbone, "encoder.backbone")
-    auto_length = getattr(backbone, "max_length", None) == "auto"
-    if auto_length:  # before any encoding: the length is part of every cache key
-        parts = datamodule.parts  # the raw texts of the training parts, never the test part
-        backbone.fit_max_length([*parts["source_train"].x, *parts["target_train"].x])
-    top = build(cfg.encoder.model, "encoder.model", in_dim=backbone.out_dim)
-    encoding = text_encoding(backbone, top, cache=cfg.encoder.cache,
-                             prefix_cache=cfg.encoder.prefix_cache,
-                             cache_dir=cfg.get("cache_dir"))
-    datamodule.use(encoding.pipeline)
-    info = encoding.cache_info()
-    if auto_length:
-        info["encoder/max_length"] = backbone.max_length
-    return encoding.encoder, info
+    """A vector or image encoder sized to a prepared ``datamodule`` (for callers that built the
+    datamodule alone; a run takes its encoder from its :class:`EncoderSide`)."""
+    return EncoderSide(cfg, datamodule.pipeline).encoder(datamodule.input_dim)
 
 
 def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
@@ -78,7 +116,7 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
     config with a ``module`` node (``_target_`` + ``_partial_: true``, e.g. conf/method/mcd.yaml)
     builds that LightningModule, called with the same arguments, instead of `AlignmentModule`.
     """
-    if encoder is None:
+    if encoder is None:  # a vector or image encoder sized to the data
         encoder, _ = build_encoder(cfg, datamodule)
     if getattr(encoder, "out_dim", None) != cfg.encoder.out_dim:
         raise ConfigError(f"encoder.out_dim is {cfg.encoder.out_dim} but the encoder built from "
@@ -197,3 +235,8 @@ def _trainer_error(cfg: DictConfig, cause: BaseException) -> str:
 def _cuda_devices() -> int:
     import torch
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _modality(node: DictConfig, group: str) -> str:
+    """What the domain of config node ``group`` holds: its class's ``modality`` (nothing read)."""
+    return import_target(node._target_, group).modality

@@ -3,6 +3,8 @@ parts' sizes, and the source/target compatibility checks."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ import torch
 from da.run.build import build_datamodule
 from da.data.datamodule import check_compatible
 from da.data.types import DomainData, Split
+from da.encoders.inputs import check_encoder_fits
 from da.errors import ConfigError, DataError
 from tests.helpers import QUICK
 
@@ -43,11 +46,11 @@ def _domain(name, modality="vectors", classes=("negative", "positive"), labels=(
 
 def test_compatibility_checks():
     with pytest.raises(ConfigError, match="holds text but the encoder takes images"):
-        check_compatible(_domain("a", "text"), _domain("b", "text"), "images")
+        check_encoder_fits("images", SimpleNamespace(name="a", modality="text"))  # before loading
     with pytest.raises(DataError, match="label sets differ"):
-        check_compatible(_domain("a"), _domain("b", classes=("bad", "good")), "vectors")
+        check_compatible(_domain("a"), _domain("b", classes=("bad", "good")))
     with pytest.raises(DataError, match=r"labels \[2\] that never occur"):
-        check_compatible(_domain("a", labels=(0, 1, 1)), _domain("b", labels=(0, 2, 1)), "vectors")
+        check_compatible(_domain("a", labels=(0, 1, 1)), _domain("b", labels=(0, 2, 1)))
     with pytest.raises(DataError, match="5 features"):
-        check_compatible(_domain("a", dim=5), _domain("b", dim=3), "vectors")
-    check_compatible(_domain("a", "text"), _domain("b", "text"), "vectors")  # via tf-idf
+        check_compatible(_domain("a", dim=5), _domain("b", dim=3))
+    check_compatible(_domain("a", "text"), _domain("b", "text"))  # via tf-idf

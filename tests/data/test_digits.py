@@ -140,11 +140,11 @@ def test_image_domains_need_one_shape_and_feed_mlp():
     def domain(name, side):
         return DomainData(name, "images", Split(np.zeros((2, 1, side, side)), [0, 1]),
                           Split(np.zeros((2, 1, side, side)), [0, 1]), classes=["0", "1"])
-    check_compatible(domain("a", 16), domain("b", 16), "vectors")  # flattened for encoder=mlp
+    check_compatible(domain("a", 16), domain("b", 16))  # flattened for encoder=mlp
     with pytest.raises(DataError, match="one image shape"):
-        check_compatible(domain("a", 16), domain("b", 28), "images")
+        check_compatible(domain("a", 16), domain("b", 28))
     with pytest.raises(ConfigError, match="holds images but the encoder takes text"):
-        check_compatible(domain("a", 16), domain("b", 16), "text")
+        check_encoder_fits("text", SimpleNamespace(name="a", modality="images"))
     with pytest.raises(ConfigError, match="encoder=lenet"):  # the encoder side names the fits
         check_encoder_fits("text", SimpleNamespace(name="a", modality="images"))
 

@@ -62,7 +62,7 @@ def test_arrays_key_depends_on_values_shape_and_settings():
 
 def test_datamodule_fits_on_training_inputs_and_caches(compose_cfg, tmp_path, monkeypatch):
     from da.run.build import build_datamodule
-    msda = "data.denoiser={_target_:da.data.msda.MSDA,layers:1,noise:%s}"
+    msda = "encoder.denoiser={_target_:da.data.msda.MSDA,layers:1,noise:%s}"
     overrides = [*QUICK, f"cache_dir={tmp_path / 'cache'}"]
     fitted = []
     original_fit = MSDA.fit
@@ -83,6 +83,7 @@ def test_datamodule_fits_on_training_inputs_and_caches(compose_cfg, tmp_path, mo
 
 def test_denoiser_needs_vector_inputs(compose_cfg):
     from da.run.build import build_datamodule
-    with pytest.raises(ConfigError, match="data.denoiser transforms vectors"):
+    with pytest.raises(ConfigError, match="encoder.denoiser transforms vectors, but the encoder "
+                                          "takes images"):
         build_datamodule(compose_cfg(["source=mnist", "target=usps", "encoder=lenet",
-                                      "data.denoiser={_target_:da.data.msda.MSDA}"]))
+                                      "+encoder.denoiser={_target_:da.data.msda.MSDA}"]))

@@ -55,10 +55,11 @@ def _text_datamodule(length_buckets: int) -> DomainPairDataModule:
         def load(self, data_dir=None):
             return DomainData(self.name, "text", split, split)
 
-    datamodule = DomainPairDataModule(Texts(), Texts(), encoder_input="text", batch_size=30,
+    pipeline = InputPipeline(collate=lambda items: list(zip(*items)) if isinstance(
+        items[0], tuple) else list(items), lengths=lambda xs: [len(x) for x in xs])
+    datamodule = DomainPairDataModule(Texts(), Texts(), pipeline=pipeline, batch_size=30,
                                       length_buckets=length_buckets)
-    datamodule.use(InputPipeline(collate=lambda items: list(zip(*items)) if isinstance(
-        items[0], tuple) else list(items), lengths=lambda xs: [len(x) for x in xs]))
+    datamodule.prepare()
     return datamodule
 
 

@@ -231,10 +231,9 @@ def test_label_checks_list_label_names():
 
     with pytest.raises(DataError, match=r"target 't' has labels \['eel'\] that never occur"):
         check_compatible(domain("s", ["cat", "dog", "eel"], [0, 1, 0]),
-                         domain("t", ["cat", "dog", "eel"], [0, 2, 1]), "vectors")
+                         domain("t", ["cat", "dog", "eel"], [0, 2, 1]))
     with pytest.raises(DataError, match=r"label sets differ.*\['cat', 'dog'\].*classes=\["):
-        check_compatible(domain("s", ["cat", "dog"], [0, 1]), domain("t", ["0", "1"], [0, 1]),
-                         "vectors")
+        check_compatible(domain("s", ["cat", "dog"], [0, 1]), domain("t", ["0", "1"], [0, 1]))
 
 
 # --------------------------------------------------------------------------------------------

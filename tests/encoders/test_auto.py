@@ -44,37 +44,72 @@ def test_overrides_of_encoder_keys_apply_to_the_chosen_encoder(compose_cfg):
         compose_cfg(["source=bow_books", "target=bow_kitchen", "encoder.freeze=4"])
 
 
-@pytest.mark.parametrize("argv,expected", [
-    (["encoder.freeze=4", "--cfg", "job"], ["encoder.freeze=4", "encoder=minilm", "--cfg", "job"]),
-    (["source=bow_books", "encoder=auto", "target=bow_kitchen"],
-     ["source=bow_books", "target=bow_kitchen", "encoder=mlp"]),
-    (["-m", "seed=0,1", "source=mnist", "target=usps"],  # one pair: resolved for every job
-     ["-m", "seed=0,1", "source=mnist", "target=usps", "encoder=lenet"]),
-    (["-m", "source=bow_dvd,mnist"], None),  # a sweep over domains: per job
-    (["-m", "encoder=mlp,minilm"], None),  # a sweep over encoders
-    (["encoder=mlp"], None),  # explicit
-    (["experiment=mnist_to_usps"], None),  # the experiment names lenet
-    (["source=bow_boks"], None),  # Hydra's own error, with the options
-    (["--help"], None),
-])
-def test_da_train_argv_names_the_encoder_before_hydra_composes(tmp_path, argv, expected):
-    from da.config.auto_encoder import auto_encoder_argv
-    from da.train import compose_plain
+def test_the_resolver_reads_the_domain_classes_through_hydra():
+    """The defaults-list resolver follows conf/source/<d>.yaml to the domain's class; it returns
+    the marker where it cannot tell (two modalities), and the composed run then says why."""
+    from hydra import initialize_config_dir
 
-    assert auto_encoder_argv(argv, lambda o: compose_plain(o, tmp_path)) == (expected or argv)
+    from da.config.auto_encoder import choose_encoder
+    from da.train import CONFIG_DIR
+
+    assert choose_encoder("rt_polarity", "cr") == "auto"  # no Hydra: it cannot tell
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        _check_choices(choose_encoder)
 
 
-def test_a_sweep_whose_sweeper_params_set_domains_is_resolved_per_job(tmp_path):
-    from da.config.auto_encoder import auto_encoder_argv
-    from da.train import compose_plain
+def _check_choices(choose_encoder) -> None:
+    assert choose_encoder("rt_polarity", "cr") == "minilm"
+    assert choose_encoder("bow_books", "bow_dvd") == "mlp"
+    assert choose_encoder("mnist", "usps") == "lenet"
+    assert choose_encoder("bow_books", "cr") == "auto"
+    assert choose_encoder("no_such_domain", "cr") == "auto"
 
-    (tmp_path / "conf" / "experiment").mkdir(parents=True)
-    (tmp_path / "conf" / "experiment" / "mixed.yaml").write_text(
-        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      source: bow_dvd,mnist\n")
-    argv = ["-m", f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "experiment=mixed"]
-    assert auto_encoder_argv(argv, lambda o: compose_plain(o, tmp_path)) == argv
-    single = argv[1:]  # a single run has one pair: rt_polarity -> cr
-    assert auto_encoder_argv(single, lambda o: compose_plain(o, tmp_path))[-1] == "encoder=minilm"
+
+def _count_compositions(monkeypatch, argv: list[str]) -> int:
+    """How often ``da`` composes conf/train.yaml itself (da/config/ on the stack; Hydra's own
+    compositions — it composes once to find the mode, then the run or each job — not counted)
+    while ``da-train ARGV`` runs in this process."""
+    import sys
+    import traceback
+
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.global_hydra import GlobalHydra
+
+    from da import train
+
+    calls = []
+    original = ConfigLoaderImpl._load_configuration_impl
+
+    def counted(self, *args, **kwargs):
+        if any("/da/config/" in frame.filename for frame in traceback.extract_stack()):
+            calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "_load_configuration_impl", counted)
+    monkeypatch.setattr(sys, "argv", ["da-train", *argv])
+    try:
+        train.main()
+    finally:
+        GlobalHydra.instance().clear()
+    return len(calls)
+
+
+@pytest.mark.slow
+def test_a_run_and_a_sweep_job_are_composed_once(data_dir, tmp_path, monkeypatch):
+    """encoder=auto is resolved inside Hydra's own composition: da adds none for a run or a
+    sweep job; one pre-composition only for encoder-key overrides without the encoder's name."""
+    pair = ["source=bow_dvd", "target=bow_electronics", *SHORT, "logger=none"]
+    assert _count_compositions(monkeypatch, [*pair, f"hydra.run.dir={tmp_path / 'run'}"]) == 0
+    assert (tmp_path / "run" / "metrics.json").exists()
+    sweep = ["-m", *pair, "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    assert _count_compositions(monkeypatch, sweep) == 0
+    assert len(list((tmp_path / "sweep").glob("*/metrics.json"))) == 2
+    # an encoder key without the encoder's name: one pre-composition, to answer a wrong key
+    keyed = [*pair, "encoder.lr_scale=0.5", f"hydra.run.dir={tmp_path / 'keyed'}"]
+    assert _count_compositions(monkeypatch, keyed) == 1
+    # an explicit encoder=auto: the job composes once more with the encoder it chose
+    explicit = [*pair, "encoder=auto", f"hydra.run.dir={tmp_path / 'explicit'}"]
+    assert _count_compositions(monkeypatch, explicit) == 1
 
 
 @pytest.mark.parametrize("encoder", [[], ["encoder=mlp"]])
@@ -99,7 +134,7 @@ def test_da_train_just_runs_on_vectors_and_images(data_dir, tmp_path, pair, enco
     assert run.parent.name == name  # the run name keeps <method>-<source>_to_<target>-s<seed>
     config = OmegaConf.load(run / "config.yaml")
     assert config.encoder.name == encoder and "auto" not in OmegaConf.to_yaml(config.encoder)
-    assert f"encoder={encoder}" in OmegaConf.load(run / ".hydra" / "overrides.yaml")
+    assert OmegaConf.load(run / ".hydra" / "hydra.yaml").hydra.runtime.choices.encoder == encoder
     metrics = metrics_of(tmp_path)
     assert metrics["meta/encoder"] == encoder and metrics["test/target_acc"] > 0
 

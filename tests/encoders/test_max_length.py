@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from da.run.build import build_datamodule, build_encoder
+from da.run.build import build_datamodule
 from da.encoders.hf import HFBackbone
 from da.encoders.max_length import (check_max_length, covering_length, length_from_data,
                                     model_length_limit)
 from da.errors import ConfigError
-from tests.helpers import assert_clean_error, da_train
+from tests.helpers import assert_clean_error, built_encoder, da_train
 
 SMALL = ["source=uci_imdb", "target=uci_amazon", "encoder=minilm", "source.max_examples=30",
          "target.max_examples=20", "data.batch_size=8"]
@@ -75,7 +75,7 @@ def test_auto_backbone_measures_the_texts_without_loading_the_weights():
 def test_da_train_takes_the_length_from_the_training_texts(data_dir, compose_cfg, tmp_path):
     cfg = compose_cfg([*SMALL, f"cache_dir={tmp_path}", "encoder.backbone.max_length=auto",
                        "encoder.backbone.length_coverage=0.9"])
-    datamodule = build_datamodule(cfg)
+    datamodule = build_datamodule(cfg, raw=True)  # the texts, to count their tokens here
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(HFBackbone("minilm").path)
 
@@ -88,11 +88,11 @@ def test_da_train_takes_the_length_from_the_training_texts(data_dir, compose_cfg
     assert expected < longest  # so 0.9 coverage does truncate the longest texts
     # and measuring the validation or test texts too would give another length
     assert covering("source_train", "source_val", "target_train", "target_test")[0] != expected
-    _, info = build_encoder(cfg, datamodule)
+    _, info = built_encoder(cfg)
     assert info == {"cache/hits": 0, "cache/misses": 4, "encoder/max_length": expected}
     fixed = compose_cfg([*SMALL, f"cache_dir={tmp_path}",
                          f"encoder.backbone.max_length={expected}"])
-    assert build_encoder(fixed, build_datamodule(fixed))[1] == {"cache/hits": 4, "cache/misses": 0}
+    assert built_encoder(fixed)[1] == {"cache/hits": 4, "cache/misses": 0}
 
 
 def test_bad_max_length_fails_before_training(data_dir, tmp_path):

@@ -11,14 +11,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from da.run.build import build_datamodule, build_encoder, build_model
+from da.run.build import build_data, build_model
 from da.data.cache import PrefixCache
 from da.data.batching import PrefixCollate, TokenStates
 from da.encoders.hf import HFBackbone, TextEncoder
 from da.encoders.hf_prefix import PrefixCachedTextEncoder, check_split, encode_prefix
 from da.encoders.mlp import MLPEncoder
 from da.errors import ConfigError
-from tests.helpers import da_train, run_dirs
+from tests.helpers import built_encoder, da_train, run_dirs
 
 TEXTS = ["a wonderful, moving film", "the battery died after two days, and support never called",
          "", "ok", "word " * 40]
@@ -97,8 +97,8 @@ def test_build_serves_cached_states_and_trains_like_live_path(data_dir, compose_
         cfg = compose_cfg([*SMALL, "encoder.freeze=4", f"cache_dir={tmp_path / 'cache'}",
                            f"encoder.prefix_cache={str(prefix_cache).lower()}"])
         L.seed_everything(0, verbose=False)
-        datamodule = build_datamodule(cfg)
-        encoder, info = build_encoder(cfg, datamodule)
+        datamodule, side = build_data(cfg)
+        encoder, info = side.encoder(datamodule.input_dim)
         model = build_model(cfg, datamodule, encoder)
         x, y = next(iter(datamodule.val_dataloader()[0]))
         model.train()
@@ -130,7 +130,7 @@ def test_cache_hits_on_rebuild_and_misses_when_n_or_max_length_change(data_dir, 
                                                                        tmp_path):
     def info(*overrides):
         cfg = compose_cfg([*SMALL, f"cache_dir={tmp_path}", *overrides])
-        return build_encoder(cfg, build_datamodule(cfg))[1]
+        return built_encoder(cfg)[1]
 
     assert info("encoder.freeze=4") == {"cache/hits": 0, "cache/misses": 4}
     assert info("encoder.freeze=4") == {"cache/hits": 4, "cache/misses": 0}
@@ -153,7 +153,7 @@ def test_unsplittable_backbone_falls_back_with_warning(data_dir, compose_cfg, mo
     monkeypatch.setattr("da.encoders.text.check_split", refuse)
     cfg = compose_cfg([*SMALL, "encoder.freeze=2"])
     with caplog.at_level(logging.WARNING, logger="da.encoders.text"):
-        encoder, info = build_encoder(cfg, build_datamodule(cfg))
+        encoder, info = built_encoder(cfg)
     assert isinstance(encoder, TextEncoder) and info == {}
     assert "cannot split FancyModel after its frozen layers; prefix cache off" in caplog.text
 

@@ -109,11 +109,11 @@ def test_a_warm_feature_cache_never_loads_the_weights(tmp_path):
 
     cold = backbone()
     assert "model" not in cold._modules and cold.out_dim == 384  # from config.json alone
-    first = text_encoding(cold, MLPEncoder(384, [8]), cache_dir=str(tmp_path)).pipeline.convert(TEXTS)
+    first = _prepared(text_encoding(cold, MLPEncoder(384, [8]), cache_dir=str(tmp_path)))
     assert "model" in cold._modules  # the cache missed: the weights were needed
     warm = backbone()
     encoding = text_encoding(warm, MLPEncoder(384, [8]), cache_dir=str(tmp_path))
-    assert torch.equal(encoding.pipeline.convert(TEXTS), first)
+    assert torch.equal(_prepared(encoding), first)
     assert "model" not in warm._modules and encoding.cache_info() == {"cache/hits": 1,
                                                                       "cache/misses": 0}
     trained = backbone()
@@ -154,3 +154,8 @@ def test_main_job_on_subset_then_cache_hits(data_dir, tmp_path):
     constant_f1 = majority / (1 + majority)
     assert m_cold["test/target_f1"] >= constant_f1 + 0.1, (m_cold["test/target_f1"], constant_f1)
     assert m_cold["val/source_acc"] > 0.6
+
+
+def _prepared(encoding) -> torch.Tensor:
+    """TEXTS as one training part through an encoding's pipeline (as the datamodule calls it)."""
+    return encoding.pipeline.prepare({"source_train": TEXTS})["source_train"]
