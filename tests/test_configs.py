@@ -4,13 +4,15 @@ experiment file; every method's loss instantiates."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from da.data.base import DomainSource
 from da.train import CONFIG_DIR
@@ -110,11 +112,53 @@ def test_every_method_loss_instantiates_and_runs(hydra_init, method, encoder):
                 assert f_s.grad is not None and f_s.grad.abs().sum() > 0
 
 
+def mismatches(expected: dict, actual: Any, path: str = "") -> list[str]:
+    """The keys (dotted paths) of the nested dict ``expected`` whose leaf (a list is a leaf)
+    is missing from ``actual`` or differs there."""
+    if not isinstance(actual, dict):
+        return [path or "<root>"]
+    found = []
+    for key, value in expected.items():
+        where = f"{path}{key}"
+        if isinstance(value, dict) and value:
+            found += mismatches(value, actual.get(key), f"{where}.")
+        elif key not in actual or actual[key] != value:
+            found.append(where)
+    return found
+
+
+def experiment_choices(raw: dict) -> dict[str, str]:
+    """``{group: option}`` of an experiment file's ``- override /<group>: <option>`` defaults."""
+    entries = [next(iter(entry.items())) for entry in raw.get("defaults", [])]
+    return {key.removeprefix("override ").lstrip("/"): option for key, option in entries}
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_composes(hydra_init, experiment):
-    cfg = compose("train", overrides=[f"experiment={experiment}"])
-    OmegaConf.to_container(cfg.source, resolve=True)
-    OmegaConf.to_container(cfg.method, resolve=True)
+def test_every_experiment_composes(hydra_init, experiment: str, tmp_path: Path) -> None:
+    """``experiment=<name>`` gives the groups the file chooses and every value its body sets
+    (``hydra.*`` sweeper params included), and every node outside ``hydra`` resolves.
+
+    Catches an experiment whose values do not land: a file without ``# @package _global_``
+    (its keys end up under ``experiment.``), a group or ``_self_`` of train.yaml composed after
+    ``experiment`` (its values reset the experiment's), a choice that does not take."""
+    raw = OmegaConf.to_container(OmegaConf.load(CONF / "experiment" / f"{experiment}.yaml"))
+    cfg = compose("train", overrides=[f"experiment={experiment}"], return_hydra_config=True)
+    composed = OmegaConf.to_container(cfg, resolve=False)
+    choices = experiment_choices(raw)
+    body = {key: value for key, value in raw.items() if key != "defaults"}
+    assert {"source", "target"} <= set(choices) or "source" in body, experiment
+    assert not mismatches(body, composed), (experiment, mismatches(body, composed))
+    groups = {g: o for g, o in choices.items() if "/" not in g}  # not hydra/sweeper
+    plain = compose("train", overrides=[f"{group}={option}" for group, option in groups.items()])
+    for group in groups:
+        expected = OmegaConf.merge(plain[group], body.get(group, {}))
+        assert composed[group] == OmegaConf.to_container(expected), (experiment, group)
+        assert cfg.hydra.runtime.choices[group] == groups[group]
+    with open_dict(cfg):  # as da.train.compose_plain does, so ${hydra:...} resolves
+        cfg.hydra.runtime.output_dir, cfg.hydra.job.num = str(tmp_path), 0
+    HydraConfig.instance().set_config(cfg)
+    OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
+                           resolve=True)
 
 
 def test_an_experiment_overrides_the_keys_of_train_yaml(hydra_init):
