@@ -164,9 +164,10 @@ def test_every_method_module_builds_and_trains(hydra_init, method: str, tmp_path
     builds it, is an `AlignmentModule` subclass, and one training step on tiny data gives
     finite, nonzero losses and changes the encoder.
 
-    Catches a ``module`` node that does not build (a renamed class, a missing ``_partial_``, an
-    argument the class does not take) and an own step that does not train (no optimizer step,
-    a NaN or a cut target term): the partial's ``__name__`` alone passed all of these."""
+    Catches a ``module`` node that does not build with build_model's arguments (SHOT has a loss,
+    so the loss test never built its module: a renamed class passed) and an own step that does
+    not train (MCD without its optimizer steps, SHOT with its target term cut), which checking
+    the partial's ``__name__`` let through."""
     from da.methods import AlignmentModule
     from da.encoders import MLPEncoder
     from da.run.build import build_model
