@@ -90,7 +90,8 @@ def test_every_method_loss_instantiates_and_runs(hydra_init, method, encoder):
     cfg = compose("train", overrides=[f"method={method}", f"encoder={encoder}"])
     weight = instantiate(cfg.method.weight)
     assert weight(0.0) >= 0 and weight(1.0) >= 0
-    # `num_classes: ???` is filled from the data by da.run.build.build_model; here: the 3 classes below
+    # `num_classes: ???` is filled from the data by da.run.build.build_model; here: the 3
+    # classes below
     extra = ({"num_classes": 3} if cfg.method.loss is not None
              and OmegaConf.is_missing(cfg.method.loss, "num_classes") else {})
     loss_fn = instantiate(cfg.method.loss, **extra)
