@@ -4,13 +4,17 @@ experiment file; every method's loss instantiates."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
+from torch.utils.data import DataLoader
 
 from da.data.base import DomainSource
 from da.train import CONFIG_DIR
@@ -22,6 +26,9 @@ DOMAINS = sorted(p.stem for p in (CONF / "domain").glob("*.yaml"))
 #: test_auto.py).
 ENCODERS = sorted(p.stem for p in (CONF / "encoder").glob("*.yaml") if p.stem != "auto")
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+#: Methods whose yaml names a LightningModule of their own (``module:``; MCD, SHOT).
+MODULE_METHODS = sorted(m for m in METHODS
+                        if "\nmodule:" in (CONF / "method" / f"{m}.yaml").read_text())
 #: Methods whose loss reads only the target predictions (logits_t): no gradient to f_s.
 #: (shot: its loss is information maximization; the pseudo-labels are tested in
 #: tests/methods/test_shot.py)
@@ -83,15 +90,15 @@ def test_every_method_loss_instantiates_and_runs(hydra_init, method, encoder):
     cfg = compose("train", overrides=[f"method={method}", f"encoder={encoder}"])
     weight = instantiate(cfg.method.weight)
     assert weight(0.0) >= 0 and weight(1.0) >= 0
-    # `num_classes: ???` is filled from the data by da.run.build.build_model; here: the 3 classes below
+    # `num_classes: ???` is filled from the data by da.run.build.build_model; here: the 3
+    # classes below
     extra = ({"num_classes": 3} if cfg.method.loss is not None
              and OmegaConf.is_missing(cfg.method.loss, "num_classes") else {})
     loss_fn = instantiate(cfg.method.loss, **extra)
     if loss_fn is None:
-        # no loss: source only, or a method with its own training loop (`module`, e.g. MCD)
-        assert method == "source_only" or cfg.method.get("module") is not None
-        if cfg.method.get("module") is not None:
-            assert instantiate(cfg.method.module).func.__name__
+        # no loss: source only, or a method with its own training loop (`module`, e.g. MCD;
+        # built and trained one step by test_every_method_module_builds_and_trains)
+        assert method == "source_only" or method in MODULE_METHODS
         return
     d = cfg.encoder.out_dim
     torch.manual_seed(0)
@@ -110,11 +117,109 @@ def test_every_method_loss_instantiates_and_runs(hydra_init, method, encoder):
                 assert f_s.grad is not None and f_s.grad.abs().sum() > 0
 
 
+def mismatches(expected: dict, actual: Any, path: str = "") -> list[str]:
+    """The keys (dotted paths) of the nested dict ``expected`` whose leaf (a list is a leaf)
+    is missing from ``actual`` or differs there."""
+    if not isinstance(actual, dict):
+        return [path or "<root>"]
+    found = []
+    for key, value in expected.items():
+        where = f"{path}{key}"
+        if isinstance(value, dict) and value:
+            found += mismatches(value, actual.get(key), f"{where}.")
+        elif key not in actual or actual[key] != value:
+            found.append(where)
+    return found
+
+
+def experiment_choices(raw: dict) -> dict[str, str]:
+    """``{group: option}`` of an experiment file's ``- override /<group>: <option>`` defaults."""
+    entries = [next(iter(entry.items())) for entry in raw.get("defaults", [])]
+    return {key.removeprefix("override ").lstrip("/"): option for key, option in entries}
+
+
+class TinyPairs(L.LightningDataModule):
+    """Two 3-class domains of 8 random 6-d vectors: one training batch of both domains, and
+    ``loader(part, labels=...)``, which a method reads the target training part through."""
+
+    num_classes = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.x_s, self.x_t = torch.randn(8, 6, generator=g), torch.randn(8, 6, generator=g) + 1
+        self.y_s = torch.arange(8) % 3
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader([{"source": (self.x_s, self.y_s), "target": self.x_t}], batch_size=None)
+
+    def loader(self, part: str, labels: bool = True, **kwargs: Any) -> list[Any]:
+        assert part == "target_train" and not labels, (part, labels)
+        return [self.x_t[:5], self.x_t[5:]]
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no")
+@pytest.mark.parametrize("method", MODULE_METHODS)
+def test_every_method_module_builds_and_trains(hydra_init, method: str, tmp_path: Path) -> None:
+    """A method's own ``module`` (MCD, SHOT) is built from its yaml by build_model as da-train
+    builds it, is an `AlignmentModule` subclass, and one training step on tiny data gives
+    finite, nonzero losses and changes the encoder.
+
+    Catches a ``module`` node that does not build with build_model's arguments (SHOT has a loss,
+    so the loss test never built its module: a renamed class passed) and an own step that does
+    not train (MCD without its optimizer steps, SHOT with its target term cut), which checking
+    the partial's ``__name__`` let through."""
+    from da.methods import AlignmentModule
+    from da.encoders import MLPEncoder
+    from da.run.build import build_model
+
+    cfg = compose("train", overrides=[f"method={method}", "encoder=mlp", "optim=adam"])
+    torch.manual_seed(0)
+    data = TinyPairs()
+    encoder = MLPEncoder(in_dim=6, hidden_dims=[cfg.encoder.out_dim])
+    model = build_model(cfg, data, encoder)
+    expected = cfg.method.module._target_.rsplit(".", 1)[-1]
+    assert type(model).__name__ == expected and isinstance(model, AlignmentModule)
+    assert isinstance(model, L.LightningModule) and type(model) is not AlignmentModule
+    before = [p.detach().clone() for p in model.encoder.parameters()]
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=str(tmp_path))
+    trainer.fit(model, datamodule=data)
+    assert trainer.global_step >= 1
+    metrics = trainer.callback_metrics
+    for key in ("train/loss_cls", "train/loss_align"):
+        assert torch.isfinite(metrics[key]) and metrics[key] > 0, (key, metrics[key])
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.encoder.parameters()))
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_composes(hydra_init, experiment):
-    cfg = compose("train", overrides=[f"experiment={experiment}"])
-    OmegaConf.to_container(cfg.source, resolve=True)
-    OmegaConf.to_container(cfg.method, resolve=True)
+def test_every_experiment_composes(hydra_init, experiment: str, tmp_path: Path) -> None:
+    """``experiment=<name>`` gives the groups the file chooses and every value its body sets
+    (``hydra.*`` sweeper params included), and every node outside ``hydra`` resolves.
+
+    Catches an experiment whose values do not land: a file without ``# @package _global_``
+    (its keys end up under ``experiment.``), a group or ``_self_`` of train.yaml composed after
+    ``experiment`` (its values reset the experiment's), a choice that does not take."""
+    raw = OmegaConf.to_container(OmegaConf.load(CONF / "experiment" / f"{experiment}.yaml"))
+    cfg = compose("train", overrides=[f"experiment={experiment}"], return_hydra_config=True)
+    composed = OmegaConf.to_container(cfg, resolve=False)
+    choices = experiment_choices(raw)
+    body = {key: value for key, value in raw.items() if key != "defaults"}
+    assert not mismatches(body, composed), (experiment, mismatches(body, composed))
+    groups = {g: o for g, o in choices.items() if "/" not in g}  # not hydra/sweeper
+    plain = compose("train", overrides=[f"{group}={option}" for group, option in groups.items()])
+    for group in groups:
+        expected = OmegaConf.merge(plain[group], body.get(group, {}))
+        assert composed[group] == OmegaConf.to_container(expected), (experiment, group)
+        assert cfg.hydra.runtime.choices[group] == groups[group]
+        if "name" in composed[group]:  # a domain, encoder or method file is named by its stem
+            assert composed[group]["name"] == body.get(group, {}).get("name", groups[group])
+    with open_dict(cfg):  # as da.train.compose_plain does, so ${hydra:...} resolves
+        cfg.hydra.runtime.output_dir, cfg.hydra.job.num = str(tmp_path), 0
+    HydraConfig.instance().set_config(cfg)
+    OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
+                           resolve=True)
 
 
 def test_an_experiment_overrides_the_keys_of_train_yaml(hydra_init):

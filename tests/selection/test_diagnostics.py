@@ -3,6 +3,8 @@ embedding plot."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,23 @@ def test_a_distance_is_zero_for_identical_and_two_for_separable_domains():
         a_distance(a[:3], b)
 
 
-def test_embedding_plot_writes_a_valid_png(tmp_path):
+def colour_pixels(pixels: np.ndarray, colour: str, alpha: float = 0.6) -> int:
+    """How many pixels have ``colour`` drawn at ``alpha`` on white (within 25 of 255 per
+    channel): the points embedding_plot scatters, where they do not overlap."""
+    from matplotlib.colors import to_rgb
+
+    blended = np.array(to_rgb(colour)) * 255 * alpha + 255 * (1 - alpha)
+    return int((np.abs(pixels - blended).max(axis=2) < 25).sum())
+
+
+def test_embedding_plot_writes_a_valid_png(tmp_path: Path) -> None:
+    """The PNG decodes and shows the points: the left panel in the two domain colours, the
+    right one in the two class colours, each with far more pixels than its legend markers (a
+    legend alone gives ~80 pixels a colour, 40 points ~500).
+
+    Catches a blank or legend-only picture (points not drawn, an empty figure saved) and
+    panels coloured by the wrong thing; checking the PNG header and size let all of these
+    through."""
     rng = np.random.default_rng(4)
     path = embedding_plot(rng.normal(size=(40, 6)), rng.integers(0, 2, 40),
                           rng.normal(size=(40, 6)) + 2, rng.integers(0, 2, 40),
@@ -31,3 +49,11 @@ def test_embedding_plot_writes_a_valid_png(tmp_path):
     with Image.open(path) as image:
         image.verify()
         assert image.format == "PNG" and image.size[0] > 100 and image.size[1] > 100
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(float)
+    half = pixels.shape[1] // 2
+    left, right = pixels[:, :half], pixels[:, half:]
+    for colour in ("tab:blue", "tab:orange"):  # by domain: source, target
+        assert colour_pixels(left, colour) > 200 and colour_pixels(right, colour) < 20, colour
+    for colour in ("C2", "C3"):  # by class: neg, pos
+        assert colour_pixels(right, colour) > 200 and colour_pixels(left, colour) < 20, colour
