@@ -182,7 +182,7 @@ class AlignmentModule(L.LightningModule):
                 self.num_classes, average="micro").to(self.device)
         self._train_accuracy[name].update(logits.detach(), target)
 
-    def check_finite(self, loss: torch.Tensor, **terms: torch.Tensor) -> None:
+    def check_finite(self, loss: torch.Tensor, **terms: torch.Tensor | float) -> None:
         """Stop training with a :class:`~da.errors.TrainingError` if ``loss`` is NaN/Inf.
 
         Args:
@@ -193,7 +193,7 @@ class AlignmentModule(L.LightningModule):
         """
         if torch.isfinite(loss):
             return
-        values = {name: term.detach() for name, term in terms.items()}
+        values = {name: torch.as_tensor(term).detach() for name, term in terms.items()}
         bad = [name for name, value in values.items()
                if not torch.isfinite(value)] or ["the weighted sum"]
         shown = ", ".join(f"{name}={value.item():.4g}" for name, value in values.items())
