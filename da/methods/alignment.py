@@ -8,12 +8,19 @@ Objective per step, with training progress ``p = step / total_steps``:
 that follows the contract of :mod:`da.losses.base` (``None`` = source only). Under DDP with
 ``gather=True`` (``method.gather``) ``ℓ_align`` sees the global batch of all ranks
 (:mod:`da.methods.distributed`, docs/MULTIGPU.md).
+
+A method with a training step of its own (MCD, manual optimization; docs/EXTENDING.md §6)
+subclasses it and uses its public step API: :meth:`AlignmentModule.log_step`,
+:meth:`AlignmentModule.log_accuracy`, :meth:`AlignmentModule.check_finite`,
+:meth:`AlignmentModule.progress`, :meth:`AlignmentModule.manual_backward`, ``num_classes`` and
+``target_loader``; the module's own ``training_step`` uses the same calls.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+import math
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import lightning as L
 import torch
@@ -51,6 +58,14 @@ class AlignmentModule(L.LightningModule):
         method: method name, used in error messages.
         gather: under data parallelism, compute the alignment loss on the inputs of all ranks
             (the global batch) instead of this rank's slice; a no-op on one process.
+        target_loader: the target training part's inputs, batched, without labels (re-iterable,
+            e.g. a DataLoader), for a method that needs a pass over the whole part (SHOT's
+            centroids); :func:`da.run.build.build_model` gives it. ``None``: not available.
+
+    Attributes:
+        num_classes: the number of classes (the heads' output size).
+        target_loader: as the argument.
+        alignment_name: the alignment term's name in error messages (default: the loss class).
     """
 
     def __init__(self, encoder: nn.Module, num_classes: int, alignment: nn.Module | None = None,
@@ -59,9 +74,10 @@ class AlignmentModule(L.LightningModule):
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
                  head_hidden_dims: Sequence[int] = (), encoder_lr_scale: float = 1.0,
                  alignment_lr_scale: float = 1.0, method: str = "custom",
-                 gather: bool = False) -> None:
+                 gather: bool = False, target_loader: Iterable[Any] | None = None) -> None:
         super().__init__()
         self.encoder, self.alignment = encoder, alignment
+        self.num_classes, self.target_loader = int(num_classes), target_loader
         self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes)
         self.align_weight = align_weight or Constant(0.0 if alignment is None else 1.0)
         self.optimizer_factory = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
@@ -73,6 +89,7 @@ class AlignmentModule(L.LightningModule):
             name: MulticlassAccuracy(num_classes, average="micro")
             for name in ("val_source_acc", "val_target_acc", "test_target_acc")})
         self.test_f1 = MulticlassF1Score(num_classes, average="macro")
+        self._train_accuracy = nn.ModuleDict()  # exact epoch accuracies of log_accuracy
         self._total_steps = 1
         self._train_means, self._val_means = EpochMeans(), EpochMeans()
 
@@ -88,8 +105,24 @@ class AlignmentModule(L.LightningModule):
         self._total_steps = max(1, int(self.trainer.estimated_stepping_batches))
 
     def progress(self) -> float:
-        """Training progress ``p ∈ [0, 1]`` read by every schedule."""
-        return min(1.0, self.global_step / self._total_steps)
+        """Training progress ``p = done / total ∈ [0, 1]`` read by every schedule; 0 outside a
+        Trainer.
+
+        ``total`` is the run's ``trainer.estimated_stepping_batches``. ``done`` is
+        ``global_step`` (optimizer steps) under automatic optimization, and the batches trained
+        before the current one under manual optimization, where ``global_step`` counts every
+        ``optimizer.step()`` (MCD: ``3 + num_k`` per batch). Valid anywhere in a training step.
+        """
+        if self._trainer is None or self.automatic_optimization:
+            return min(1.0, self.global_step / self._total_steps)
+        return min(1.0, self._batches_done() / self._total_steps)
+
+    def _batches_done(self) -> int | float:
+        loop = self.trainer.fit_loop.epoch_loop
+        per_epoch = self.trainer.num_training_batches
+        if not isinstance(per_epoch, int) and not math.isfinite(per_epoch):  # no epoch length
+            return max(loop.total_batch_idx, 0)
+        return self.current_epoch * per_epoch + max(loop.batch_idx, 0)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         (x_s, y_s), x_t = batch["source"], batch["target"]
@@ -104,14 +137,14 @@ class AlignmentModule(L.LightningModule):
         loss_align = self.alignment_loss(inputs, progress)
         self._check_scalar(loss_align)
         loss = loss_cls + weight * loss_align
-        self._check_finite(loss, loss_cls, loss_align)
-        logs = {"train/loss": loss, "train/loss_cls": loss_cls, "train/loss_align": loss_align,
-                "train/align_weight": weight,
-                # a batch-size-weighted mean of batch accuracies = the epoch's accuracy, without a
-                # torchmetrics update per step (5x the cost of this line)
-                "train/source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()}
-        logs.update({f"train/align/{k}": v for k, v in self.step_diagnostics().items()})
-        self._add_train_logs(logs, batch_size=y_s.shape[0])
+        self.check_finite(loss, loss_cls=loss_cls, loss_align=loss_align)
+        values = {"loss": loss, "loss_cls": loss_cls, "loss_align": loss_align,
+                  "align_weight": weight,
+                  # a batch-size-weighted mean of batch accuracies = the epoch's accuracy, without
+                  # a torchmetrics update per step (5x the cost of this line)
+                  "source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()}
+        values.update({f"align/{k}": v for k, v in self.step_diagnostics().items()})
+        self.log_step(values, batch_size=y_s.shape[0])
         return loss
 
     def alignment_loss(self, inputs: dict[str, torch.Tensor], progress: float) -> torch.Tensor:
@@ -126,27 +159,80 @@ class AlignmentModule(L.LightningModule):
         ``diagnostics``)."""
         return getattr(self.alignment, "diagnostics", {}) or {}
 
-    def _add_train_logs(self, logs: dict[str, Any], batch_size: int) -> None:
-        """Add a training step's values to the epoch means (logged in ``on_train_epoch_end``)."""
-        self._train_means.add(logs, weight=batch_size)  # once per epoch: epoch_means.py
+    # ------------------------------------------------------------------ the step API
+    def log_step(self, values: Mapping[str, torch.Tensor | float], batch_size: int) -> None:
+        """Log a training step's values: each ``name`` as ``train/<name>``, the epoch's mean
+        weighted by batch size, ``Σ_b n_b · v_b / Σ_b n_b`` (logged once, at the epoch's end,
+        synced across ranks). Call it once per batch.
+
+        Args:
+            values: ``{name: value}``, scalar tensors (detached here) or numbers; e.g.
+                ``{"loss_cls": ..., "align/my_term": ...}``.
+            batch_size: the batch's weight in the mean (its number of source examples).
+        """
+        self._train_means.add({f"train/{k}": v for k, v in values.items()}, weight=batch_size)
         self._train_batches += 1
 
+    def log_accuracy(self, name: str, logits: torch.Tensor, target: torch.Tensor) -> None:
+        """Count a step's predictions ``argmax(logits)`` against ``target`` toward an exact
+        epoch accuracy (a torchmetrics ``MulticlassAccuracy``, synced across ranks), logged as
+        ``train/<name>`` at the epoch's end."""
+        if name not in self._train_accuracy:
+            self._train_accuracy[name] = MulticlassAccuracy(
+                self.num_classes, average="micro").to(self.device)
+        self._train_accuracy[name].update(logits.detach(), target)
+
+    def check_finite(self, loss: torch.Tensor, **terms: torch.Tensor | float) -> None:
+        """Stop training with a :class:`~da.errors.TrainingError` if ``loss`` is NaN/Inf.
+
+        Args:
+            loss: the value about to be backpropagated (one host sync when it is finite).
+            **terms: its parts by name (e.g. ``loss_cls=..., loss_align=...``); the error names
+                each non-finite one, or "the weighted sum" when they are all finite, and gives
+                all their values.
+        """
+        if torch.isfinite(loss):
+            return
+        values = {name: torch.as_tensor(term).detach() for name, term in terms.items()}
+        bad = [name for name, value in values.items()
+               if not torch.isfinite(value)] or ["the weighted sum"]
+        shown = ", ".join(f"{name}={value.item():.4g}" for name, value in values.items())
+        raise TrainingError(
+            f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}) of method "
+            f"'{self.method}' (alignment loss {self.alignment_name}): {', '.join(bad)} is "
+            f"NaN/Inf ({shown}). Lower the learning rate or the alignment weight, or check the "
+            f"inputs for NaN/Inf.")
+
+    def manual_backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        """Lightning's ``manual_backward`` (manual optimization); outside a Trainer (a step
+        called directly, in a unit test) a plain ``loss.backward()``."""
+        if self._trainer is None:
+            loss.backward(*args, **kwargs)
+        else:
+            super().manual_backward(loss, *args, **kwargs)
+
+    @property
+    def alignment_name(self) -> str:
+        """The alignment term's name in error messages (a subclass with its own term overrides
+        it)."""
+        return type(self.alignment).__name__ if self.alignment is not None else "none"
+
+    # ------------------------------------------------------------------ epoch ends
     def on_train_epoch_end(self) -> None:
         self.log_dict(self._train_means.pop(), sync_dist=True)
+        for name, metric in self._train_accuracy.items():
+            self._log_metric(f"train/{name}", metric)
 
-    def _log_metric(self, name: str, metric: str) -> None:
+    def _log_metric(self, name: str, metric: Any) -> None:
         """Log a torchmetrics metric accumulated over the epoch (synced across ranks), reset it."""
-        if self.metrics[metric].update_count:
-            self.log(name, self.metrics[metric].compute())
-        self.metrics[metric].reset()
+        if metric.update_count:
+            self.log(name, metric.compute())
+        metric.reset()
 
     def on_train_end(self) -> None:
         if world_size() > 1:  # every rank must have run the same number of steps
             log.info("rank %d/%d: %d training batches, global step %d", self.global_rank,
                      world_size(), self._train_batches, self.global_step)
-
-    def _loss_name(self) -> str:
-        return type(self.alignment).__name__ if self.alignment is not None else "none"
 
     def _check_scalar(self, loss_align: Any) -> None:
         if isinstance(loss_align, torch.Tensor) and loss_align.dim() == 0:
@@ -154,23 +240,9 @@ class AlignmentModule(L.LightningModule):
         found = (f"a tensor of shape {tuple(loss_align.shape)}"
                  if isinstance(loss_align, torch.Tensor) else f"a {type(loss_align).__name__}")
         raise ConfigError(
-            f"alignment loss {self._loss_name()} (method '{self.method}') returned {found}; an "
+            f"alignment loss {self.alignment_name} (method '{self.method}') returned {found}; an "
             f"alignment loss must return a scalar (0-d) tensor, e.g. reduce it with .mean() "
             f"(see da/losses/base.py).")
-
-    def _check_finite(self, loss: torch.Tensor, loss_cls: torch.Tensor,
-                      loss_align: torch.Tensor) -> None:
-        if torch.isfinite(loss):
-            return
-        loss_cls, loss_align = loss_cls.detach(), loss_align.detach()
-        bad = [name for name, value in (("loss_cls", loss_cls), ("loss_align", loss_align))
-               if not torch.isfinite(value)] or ["the weighted sum"]
-        raise TrainingError(
-            f"non-finite loss at step {self.global_step} (epoch {self.current_epoch}) of method "
-            f"'{self.method}' (alignment loss {self._loss_name()}): {', '.join(bad)} is NaN/Inf "
-            f"(loss_cls={loss_cls.item():.4g}, "
-            f"loss_align={loss_align.item():.4g}). Lower the learning rate or the alignment "
-            f"weight, or check the inputs for NaN/Inf.")
 
     def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         x, y = batch
@@ -183,8 +255,8 @@ class AlignmentModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self.log_dict(self._val_means.pop(), sync_dist=True)
-        self._log_metric("val/source_acc", "val_source_acc")
-        self._log_metric("val/target_acc_oracle", "val_target_acc")
+        self._log_metric("val/source_acc", self.metrics["val_source_acc"])
+        self._log_metric("val/target_acc_oracle", self.metrics["val_target_acc"])
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch

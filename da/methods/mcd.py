@@ -22,14 +22,16 @@ scheduler, if configured, is made for each and stepped here (Lightning does not 
 manual optimization). Predictions (validation, test, ``forward``) are the ensemble of the two heads,
 ``log((p1 + p2) / 2)``, which are valid logits for cross-entropy and accuracy.
 
-Logged per epoch, through the epoch means of :class:`AlignmentModule`: ``train/loss_cls`` (the
-mean of the two heads' source cross-entropies in step A; each head's in
+The training step is written with the step API of :class:`AlignmentModule` only
+(docs/EXTENDING.md §6). Logged per epoch, with ``log_step`` (epoch means): ``train/loss_cls``
+(the mean of the two heads' source cross-entropies in step A; each head's in
 ``train/align/loss_cls_head1`` / ``…head2``), ``train/loss_align`` (the discrepancy in step B),
 ``train/align_weight``, ``train/loss`` (``loss_cls + w · loss_align``) and
 ``train/align/discrepancy_generator`` (the discrepancy in the last step C); ``train/source_acc``
-(ensemble, step A) is counted exactly by a torchmetrics accuracy. Because each batch
-takes ``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
-``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p`` counts batches.
+(ensemble, step A) is counted exactly with ``log_accuracy``. Because each batch takes
+``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
+``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p``
+(``progress()`` under manual optimization) counts batches.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.classification import MulticlassAccuracy
 
 from da.errors import ConfigError
 from da.methods.alignment import AlignmentModule
@@ -72,8 +73,6 @@ class MCDModule(AlignmentModule):
         self.automatic_optimization = False
         self.num_k = int(num_k)
         self.head2 = copy.deepcopy(self.head)
-        self.metrics["train_source_acc"] = MulticlassAccuracy(self.head[-1].out_features,
-                                                              average="micro")
         for module in self.head2.modules():  # an independent initialization of the second head
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
@@ -94,12 +93,6 @@ class MCDModule(AlignmentModule):
         return self.ensemble(*self.head_logits(features))
 
     # ------------------------------------------------------------------ the three steps
-    def _backward(self, loss: torch.Tensor) -> None:
-        if self._trainer is None:  # called outside a Trainer (unit tests)
-            loss.backward()
-        else:
-            self.manual_backward(loss)
-
     @staticmethod
     def _zero(*optimizers: Any) -> None:
         for optimizer in optimizers:
@@ -112,8 +105,8 @@ class MCDModule(AlignmentModule):
         logits_1, logits_2 = self.head_logits(self.encoder(x_s))
         ce_1, ce_2 = F.cross_entropy(logits_1, y_s), F.cross_entropy(logits_2, y_s)
         loss = ce_1 + ce_2
-        self._check_finite(loss, loss, loss.new_zeros(()))
-        self._backward(loss)
+        self.check_finite(loss, loss_cls_head1=ce_1, loss_cls_head2=ce_2)
+        self.manual_backward(loss)
         opt_g.step()
         opt_f.step()
         return {"ce_1": ce_1.detach(), "ce_2": ce_2.detach(),
@@ -129,8 +122,8 @@ class MCDModule(AlignmentModule):
         loss_cls = F.cross_entropy(logits_s1, y_s) + F.cross_entropy(logits_s2, y_s)
         disc = discrepancy(*self.head_logits(f_t))
         loss = loss_cls - weight * disc
-        self._check_finite(loss, loss_cls, disc)
-        self._backward(loss)
+        self.check_finite(loss, loss_cls=loss_cls, discrepancy=disc)
+        self.manual_backward(loss)
         opt_f.step()
         self._zero(opt_g, opt_f)
         return disc.detach()
@@ -142,46 +135,33 @@ class MCDModule(AlignmentModule):
             self._zero(opt_g, opt_f)
             disc = discrepancy(*self.head_logits(self.encoder(x_t)))
             loss = weight * disc
-            self._check_finite(loss, disc.new_zeros(()), disc)
-            self._backward(loss)
+            self.check_finite(loss, discrepancy=disc)
+            self.manual_backward(loss)
             opt_g.step()
         self._zero(opt_g, opt_f)  # the heads' gradients of step C are never applied
         return disc.detach()
 
     # ------------------------------------------------------------------ Lightning hooks
-    def progress(self) -> float:
-        """Progress in batches (``global_step`` counts the ``3 + num_k`` optimizer steps)."""
-        if self._trainer is None:
-            return 1.0
-        per_epoch = self.trainer.num_training_batches
-        if not isinstance(per_epoch, int) and not math.isfinite(per_epoch):
-            return min(1.0, self.global_step / ((3 + self.num_k) * self._total_steps))
-        done = self.current_epoch * per_epoch + getattr(self, "_batch_idx", 0)
-        return min(1.0, done / self._total_steps)
-
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         (x_s, y_s), x_t = batch["source"], batch["target"]
-        self._batch_idx = batch_idx
         opt_g, opt_f = self.optimizers()
-        weight = self.align_weight(self.progress())
+        weight = self.align_weight(self.progress())  # progress in batches
         out_a = self.step_a(x_s, y_s, opt_g, opt_f)
         disc_b = self.step_b(x_s, y_s, x_t, weight, opt_g, opt_f)
         disc_c = self.step_c(x_t, weight, opt_g, opt_f)
         if self.scheduler_factory is not None and self.scheduler_interval == "step":
             self._step_schedulers()
         loss_cls = (out_a["ce_1"] + out_a["ce_2"]) / 2
-        self.metrics["train_source_acc"].update(out_a["logits"], y_s)
-        self._add_train_logs({"train/loss": loss_cls + weight * disc_b, "train/loss_cls": loss_cls,
-                              "train/loss_align": disc_b, "train/align_weight": weight,
-                              "train/align/discrepancy_generator": disc_c,
-                              "train/align/loss_cls_head1": out_a["ce_1"],
-                              "train/align/loss_cls_head2": out_a["ce_2"]},
-                             batch_size=y_s.shape[0])
+        self.log_accuracy("source_acc", out_a["logits"], y_s)
+        self.log_step({"loss": loss_cls + weight * disc_b, "loss_cls": loss_cls,
+                       "loss_align": disc_b, "align_weight": weight,
+                       "align/discrepancy_generator": disc_c,
+                       "align/loss_cls_head1": out_a["ce_1"],
+                       "align/loss_cls_head2": out_a["ce_2"]}, batch_size=y_s.shape[0])
         return loss_cls
 
     def on_train_epoch_end(self) -> None:
-        super().on_train_epoch_end()  # the epoch means of the step values
-        self._log_metric("train/source_acc", "train_source_acc")
+        super().on_train_epoch_end()  # logs the epoch means and train/source_acc
         if self.scheduler_factory is not None and self.scheduler_interval != "step":
             self._step_schedulers()
 
@@ -195,7 +175,8 @@ class MCDModule(AlignmentModule):
             else:
                 scheduler.step()
 
-    def _loss_name(self) -> str:
+    @property
+    def alignment_name(self) -> str:
         return "MCD classifier discrepancy"
 
     def configure_optimizers(self) -> Any:

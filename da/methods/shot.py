@@ -29,7 +29,9 @@ keeps its source supervision while the pseudo-labels pull it toward the target's
 where they help most: a source classifier biased toward one class on the target (see
 experiments/movie_to_product, "Target pseudo-labels on frozen features").
 
-The centroids and the epoch they belong to are buffers, so a checkpoint taken mid-epoch resumes
+The target training part comes from the module's ``target_loader`` (inputs only, no labels; given
+by :func:`da.run.build.build_model`), not from the datamodule. The centroids and the epoch they
+belong to are buffers, so a checkpoint taken mid-epoch resumes
 with the same labels. Each epoch start costs one forward pass over the target training part (on
 every rank under DDP, which then all hold the same centroids).
 """
@@ -82,7 +84,8 @@ class SHOTModule(AlignmentModule):
         beta: β, weight of the pseudo-label cross-entropy inside the target term (SHOT: 0.3).
         rounds: centroid rounds per epoch (SHOT: 2, i.e. one relabelling).
         **kwargs: those of :class:`AlignmentModule` (the method's ``loss`` is ``ℓ_IM``; ``None``
-            for none).
+            for none); ``target_loader``, the target training inputs without labels, is needed
+            for the centroids.
     """
 
     def __init__(self, *, beta: float = 0.3, rounds: int = 2, **kwargs: Any) -> None:
@@ -92,8 +95,7 @@ class SHOTModule(AlignmentModule):
         if rounds < 1:  # checked before training, not at the first epoch start
             raise ConfigError(f"method.module.rounds must be >= 1, got {rounds}.")
         self.beta, self.rounds = float(beta), int(rounds)
-        self.register_buffer("centroids", torch.zeros(kwargs["num_classes"],
-                                                      self.encoder.out_dim))
+        self.register_buffer("centroids", torch.zeros(self.num_classes, self.encoder.out_dim))
         self.register_buffer("centroid_epoch", torch.tensor(-1))
         self._diagnostics: dict[str, torch.Tensor] = {}
 
@@ -106,12 +108,16 @@ class SHOTModule(AlignmentModule):
 
     @torch.no_grad()
     def _encode_target_train(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features and class probabilities of the whole target training part, in eval mode."""
+        """Features and class probabilities of the whole target training part (``target_loader``),
+        in eval mode."""
+        if self.target_loader is None:
+            raise ConfigError(f"method '{self.method}' (SHOT) needs the target training inputs for "
+                              f"its centroids: pass target_loader (da.run.build.build_model does).")
         modes = {module: module.training for module in self.modules()}
         self.eval()
         features = []
         try:
-            for x in self.trainer.datamodule.loader("target_train", labels=False):
+            for x in self.target_loader:
                 features.append(self.encoder(move_data_to_device(x, self.device)))
             features = torch.cat(features)
             return features, torch.softmax(self.classify(features), 1)

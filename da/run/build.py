@@ -136,7 +136,8 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         scheduler_interval=cfg.scheduler_interval,
         head_hidden_dims=OmegaConf.to_container(cfg.head.hidden_dims, resolve=True),
         encoder_lr_scale=cfg.encoder.lr_scale, alignment_lr_scale=cfg.method.alignment_lr_scale,
-        method=cfg.method.name)
+        method=cfg.method.name,
+        target_loader=datamodule.loader("target_train", labels=False))  # inputs only (SHOT)
     model.gather = check_gather(cfg, model.alignment)  # method.gather: DDP global batch
     try:  # fail now, not after data loading in fit, on e.g. a negative learning rate
         model.configure_optimizers()

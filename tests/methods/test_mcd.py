@@ -188,7 +188,7 @@ def test_build_model_uses_the_module_hook_and_fills_num_classes(compose_cfg):
     from da.encoders import MLPEncoder
     from da.losses import CDANLoss
 
-    data = SimpleNamespace(num_classes=2)
+    data = SimpleNamespace(num_classes=2, loader=lambda part, labels: [])
     cfg = compose_cfg(["method=mcd", "encoder=mlp"])
     model = build_model(cfg, data, MLPEncoder(in_dim=7, hidden_dims=[cfg.encoder.out_dim]))
     assert isinstance(model, MCDModule) and model.num_k == 4
