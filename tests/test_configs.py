@@ -215,7 +215,7 @@ def test_every_experiment_composes(hydra_init, experiment: str, tmp_path: Path) 
         assert cfg.hydra.runtime.choices[group] == groups[group]
         if "name" in composed[group]:  # a domain, encoder or method file is named by its stem
             assert composed[group]["name"] == body.get(group, {}).get("name", groups[group])
-    with open_dict(cfg):  # as da.train.compose_plain does, so ${hydra:...} resolves
+    with open_dict(cfg):  # as da.config.compose.compose_config does, so ${hydra:...} resolves
         cfg.hydra.runtime.output_dir, cfg.hydra.job.num = str(tmp_path), 0
     HydraConfig.instance().set_config(cfg)
     OmegaConf.to_container(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]),
