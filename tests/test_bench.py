@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from da.results.bench import main, reference_row, with_reference
-from da.results.compare import Table
+from da.results.tables import Table
 from tests.helpers import majority_rate
 
 

@@ -27,11 +27,14 @@ from da.errors import ConfigError
 def vector_pipeline(encoder_input: str, modality: str, featurizer: TfidfFeaturizer | None = None,
                     denoiser: MSDA | None = None, cache_dir: str | None = None) -> InputPipeline:
     """The pipeline that turns ``modality`` domains into the tensors a ``vectors`` or
-    ``images`` encoder reads (module docstring)."""
+    ``images`` encoder reads (module docstring). An encoder of your own that takes ``text``
+    without a backbone (docs/EXTENDING.md) reads the texts as they are: an empty pipeline."""
     if denoiser is not None and encoder_input != "vectors":
         raise ConfigError(f"encoder.denoiser transforms vectors, but the encoder takes "
                           f"{encoder_input}; use it with encoder=mlp (or set "
                           f"encoder.denoiser=null).")
+    if encoder_input not in ("vectors", "images"):
+        return InputPipeline()
     def prepare(parts: dict[str, Any]) -> dict[str, torch.Tensor]:
         if modality == "text" and encoder_input == "vectors":
             tfidf = featurizer or TfidfFeaturizer()
