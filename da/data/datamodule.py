@@ -47,7 +47,8 @@ class DomainPairDataModule(L.LightningDataModule):
         data_dir: dataset root (``None``: ``$DA_DATA_DIR`` or ``~/.cache/da/datasets``).
         batch_size: examples per domain per training step.
         val_fraction: share of the source training part held out for source validation.
-        split_seed: seed of the source train/validation split.
+        val_split_seed: seed of the source train/validation split (the domains' own train/test
+            splits have their ``split_seed``).
         featurizer: text → vectors for vector encoders (default: tf-idf, 5000 features).
         num_workers: DataLoader workers.
         eval_batch_size: batch size of validation and test (no gradients, so larger batches
@@ -59,7 +60,7 @@ class DomainPairDataModule(L.LightningDataModule):
             outputs are cached under ``cache_dir/msda`` (float16).
         cache_dir: cache root for ``denoiser`` outputs (``None``: ``$DA_CACHE_DIR`` or
             ``~/.cache/da``).
-        length_buckets: training batches of texts of similar length, drawn from pools of this
+        length_bucket_pool: training batches of texts of similar length, drawn from pools of this
             many batches (:class:`~da.data.sampling.LengthBuckets`; 0: off). Only for inputs
             padded per batch (tokens, prefix states); it changes the batches, not their number.
         oracle_val: also validate on the target test part every epoch (the oracle curve
@@ -68,10 +69,10 @@ class DomainPairDataModule(L.LightningDataModule):
 
     def __init__(self, source: DomainSource, target: DomainSource, encoder_input: str = "vectors",
                  data_dir: str | None = None, batch_size: int = 64, val_fraction: float = 0.1,
-                 split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
+                 val_split_seed: int = 0, featurizer: TfidfFeaturizer | None = None,
                  num_workers: int = 0, shuffle_seed: int = 0,
                  eval_batch_size: int | None = None, denoiser: MSDA | None = None,
-                 cache_dir: str | None = None, length_buckets: int = 0,
+                 cache_dir: str | None = None, length_bucket_pool: int = 0,
                  oracle_val: bool = False) -> None:
         super().__init__()
         if batch_size < 1:
@@ -80,9 +81,10 @@ class DomainPairDataModule(L.LightningDataModule):
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         self.source, self.target = source, target
         self.encoder_input, self.data_dir = encoder_input, data_dir
-        self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
+        self.batch_size, self.val_fraction = batch_size, val_fraction
+        self.val_split_seed = val_split_seed
         self.featurizer, self.num_workers = featurizer, num_workers
-        self.shuffle_seed, self.length_buckets = shuffle_seed, length_buckets
+        self.shuffle_seed, self.length_bucket_pool = shuffle_seed, length_bucket_pool
         self.denoiser, self.cache_dir = denoiser, cache_dir
         self.oracle_val = oracle_val
         self.eval_batch_size = eval_batch_size or batch_size
@@ -103,7 +105,7 @@ class DomainPairDataModule(L.LightningDataModule):
             return
         src, tgt = load_domain(self.source, self.data_dir), load_domain(self.target, self.data_dir)
         check_compatible(src, tgt, self.encoder_input)
-        train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.split_seed)
+        train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.val_split_seed)
         parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
                  "target_train": tgt.train, "target_test": tgt.test}
         self._check_batch_size(parts)
@@ -176,7 +178,7 @@ class DomainPairDataModule(L.LightningDataModule):
         ``target_test``), batched as training batches are: ``(x, y)`` or, without labels, ``x``.
 
         ``shuffle``: the epoch's seeded order (:class:`EpochShuffle`; under DDP Lightning's
-        sampler); with ``length_buckets`` and a pipeline that knows its examples' lengths,
+        sampler); with ``length_bucket_pool`` and a pipeline that knows its examples' lengths,
         batches of similar length in a seeded order (:class:`LengthBuckets`). ``index``: only
         these rows, in this order. ``batch_size``: default ``data.batch_size`` when shuffling
         (training), ``data.eval_batch_size`` otherwise.
@@ -197,9 +199,9 @@ class DomainPairDataModule(L.LightningDataModule):
                               num_workers=self.num_workers, collate_fn=collate)
         epoch = trainer.current_epoch if trainer is not None else 0
         lengths = self.pipeline.lengths if self.pipeline is not None else None
-        if lengths is not None and self.length_buckets and index is None:
+        if lengths is not None and self.length_bucket_pool and index is None:
             buckets = LengthBuckets(lengths(split.x), size, self.shuffle_seed, epoch,
-                                    pool=self.length_buckets)
+                                    pool=self.length_bucket_pool)
             return DataLoader(dataset, batch_sampler=buckets, num_workers=self.num_workers,
                               collate_fn=collate)
         return DataLoader(dataset, batch_size=size, num_workers=self.num_workers,

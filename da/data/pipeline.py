@@ -14,7 +14,7 @@ after that is the encoder's business. The encoder side builds an ``InputPipeline
   PyTorch's default collation;
 * ``input_dim``: the size of the vectors ``convert`` makes (``None``: unchanged);
 * ``lengths(encoder inputs of one part) -> lengths``: for inputs padded per batch, the length
-  of each example, so that training batches can group similar lengths (``data.length_buckets``).
+  of each example, so that training batches can group similar lengths (``data.length_bucket_pool``).
 """
 
 from __future__ import annotations
