@@ -33,11 +33,15 @@ CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 #: Hydra's help flags: they compose nothing, so encoder=auto is left for the help to show.
 HELP_FLAGS = {"--help", "-h", "--hydra-help"}
 
-#: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now.
+#: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now,
+#: and keys renamed because their names misled: a pool size in batches; the source train/val
+#: split's seed, not the domain's own train/test ``split_seed``.
 RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
            "model.encoder_lr_scale": "encoder.lr_scale",
            "model.alignment_lr_scale": "method.alignment_lr_scale",
-           "model.scheduler_interval": "scheduler_interval"}
+           "model.scheduler_interval": "scheduler_interval",
+           "data.length_buckets": "data.length_bucket_pool",
+           "data.split_seed": "data.val_split_seed"}
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
@@ -54,8 +58,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     from da.run.resume import resume_checkpoint
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
-    if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
-        raise ConfigError(renamed_message("model"))
+    check_renamed_keys(cfg)  # e.g. an experiment file or a +model.* override of the old layout
     prepare_config(cfg)  # checks the method/encoder/domain files; completes a bare loss node
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
@@ -121,23 +124,38 @@ def compose_plain(overrides: list[str], output_dir: Path) -> DictConfig:
 
 
 def renamed_message(key: str) -> str:
-    """Where the keys of the former ``model`` node went, for an error about ``key``."""
-    moved = ", ".join(f"{old} -> {new}" for old, new in RENAMED.items())
+    """Where a renamed key (or one of the former ``model`` node) went, for an error about it."""
+    if not (key == "model" or key.startswith("model.")):
+        return f"'{key}' is now '{RENAMED[key]}' (renamed); write {RENAMED[key]}."
+    moved = ", ".join(f"{old} -> {new}" for old, new in RENAMED.items()
+                      if old.startswith("model."))
     head = f"'{key}' is now '{RENAMED[key]}'" if key in RENAMED else \
         f"'{key}': there is no 'model' node any more"
     return f"{head} (the former 'model' node was split up: {moved})."
 
 
 def check_renamed(overrides: list[str]) -> None:
-    """A ConfigError naming the new key for an override of a key of the former ``model`` node.
+    """A ConfigError naming the new key for an override of a renamed key (:data:`RENAMED`) or
+    of a key of the former ``model`` node.
 
     Hydra alone would answer ``model.head_hidden_dims=[50]`` with "Key 'model' is not in struct"
     and suggest ``+model.head_hidden_dims=[50]``, which adds a key that nothing reads.
     """
     for override in overrides:
         key = override.lstrip("+~").split("=", 1)[0]
-        if key == "model" or key.startswith("model."):
+        if key == "model" or key.startswith("model.") or key in RENAMED:
             raise ConfigError(renamed_message(key))
+
+
+def check_renamed_keys(cfg: DictConfig) -> None:
+    """The same error for a renamed key in the composed config (set by an experiment file)."""
+    if "model" in cfg:
+        raise ConfigError(renamed_message("model"))
+    for old in RENAMED:
+        parent, _, leaf = old.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if isinstance(node, DictConfig) and leaf in node:
+            raise ConfigError(renamed_message(old))
 
 
 def launch_rank_zero() -> bool:
