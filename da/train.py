@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from da.config.domain_groups import register_domain_groups, register_searchpath_domains
 from da.errors import ConfigError, DAError
 from da.run.reporting import flat_metrics, summary, write_metrics
 
@@ -29,6 +30,7 @@ log = logging.getLogger("da.train")
 
 #: The repository's conf/ (the package is installed in editable mode, see the README).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+register_domain_groups(CONFIG_DIR)  # source=<d> and target=<d> for each conf/domain/<d>.yaml
 
 #: Hydra's help flags: they compose nothing, so encoder=auto is left for the help to show.
 HELP_FLAGS = {"--help", "-h", "--hydra-help"}
@@ -111,6 +113,7 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
 def compose_plain(overrides: list[str], output_dir: Path) -> DictConfig:
     """conf/train.yaml composed with ``overrides`` as it is: ``encoder=auto`` left unresolved,
     nothing checked (the first step of :func:`compose_config`)."""
+    register_searchpath_domains(overrides)  # the user's conf/domain/*.yaml
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
@@ -196,6 +199,7 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
+        register_searchpath_domains(sys.argv[1:])  # the user's conf/domain/*.yaml
         if not HELP_FLAGS.intersection(sys.argv[1:]):  # --help shows the groups, encoder=auto
             from da.config.auto_encoder import auto_encoder_argv
             sys.argv[1:] = auto_encoder_argv(sys.argv[1:], lambda o: compose_plain(o, Path.cwd()))
