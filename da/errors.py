@@ -13,7 +13,8 @@
 
 Building blocks that are usable without a config (losses, schedules, LR schedulers, networks,
 feature transforms) check their arguments with plain ``ValueError`` / ``TypeError``; when they are
-built from a config, :func:`da.config.instantiate.build` turns the error into a :class:`ConfigError` that names
+built from a config, :func:`da.config.instantiate.build` turns the error into a
+:class:`ConfigError` that names
 the config node. :class:`da.selection.validators.MissingValidator` (a ``ValueError``) marks a
 model-selection score that cannot be computed for a run; it is recorded, never fatal. Any other
 exception (``RuntimeError``, ``NotImplementedError``, ...) is a bug or a misuse of an internal API
@@ -24,7 +25,8 @@ to set, the command to run), e.g. ``set method.loss=null`` or ``run `da-data dow
 
 **When.** Where possible before training: ``da-train`` checks the output folder before anything
 runs (:mod:`da.run.outputs`), loads and checks both domains before building the model, builds every
-config node through :func:`da.config.instantiate.build`, and calls ``configure_optimizers`` once before
+config node through :func:`da.config.instantiate.build`, and calls ``configure_optimizers``
+once before
 ``fit`` (a negative learning rate fails there, not after data loading). Only what depends on
 training itself (:class:`TrainingError`) is raised during ``fit``, at the step that fails.
 

@@ -21,7 +21,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from da.config.compose import CONFIG_DIR, check_encoder_keys, complete_config, compose_config
-from da.errors import ConfigError, DAError
+from da.config.domain_groups import register_searchpath_domains
+from da.config.renamed import check_renamed, check_renamed_keys
+from da.errors import DAError
 from da.run.reporting import flat_metrics, summary, write_metrics
 
 log = logging.getLogger("da.train")
@@ -31,11 +33,6 @@ HELP_FLAGS = {"--help", "-h", "--hydra-help"}
 #: Re-exported for in-process callers (``from da.train import compose_config, train``).
 __all__ = ["compose_config", "train", "main", "CONFIG_DIR"]
 
-#: Keys of the former ``model`` node (the LightningModule's arguments) and where they live now.
-RENAMED = {"model.head_hidden_dims": "head.hidden_dims",
-           "model.encoder_lr_scale": "encoder.lr_scale",
-           "model.alignment_lr_scale": "method.alignment_lr_scale",
-           "model.scheduler_interval": "scheduler_interval"}
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
@@ -55,8 +52,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     from da.run.resume import resume_checkpoint
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
-    if "model" in cfg:  # e.g. an experiment file or a +model.* override of the old layout
-        raise ConfigError(renamed_message("model"))
+    check_renamed_keys(cfg)  # e.g. an experiment file that sets a key of the old layout
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -87,26 +83,6 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
-
-
-def renamed_message(key: str) -> str:
-    """Where the keys of the former ``model`` node went, for an error about ``key``."""
-    moved = ", ".join(f"{old} -> {new}" for old, new in RENAMED.items())
-    head = f"'{key}' is now '{RENAMED[key]}'" if key in RENAMED else \
-        f"'{key}': there is no 'model' node any more"
-    return f"{head} (the former 'model' node was split up: {moved})."
-
-
-def check_renamed(overrides: list[str]) -> None:
-    """A ConfigError naming the new key for an override of a key of the former ``model`` node.
-
-    Hydra alone would answer ``model.head_hidden_dims=[50]`` with "Key 'model' is not in struct"
-    and suggest ``+model.head_hidden_dims=[50]``, which adds a key that nothing reads.
-    """
-    for override in overrides:
-        key = override.lstrip("+~").split("=", 1)[0]
-        if key == "model" or key.startswith("model."):
-            raise ConfigError(renamed_message(key))
 
 
 def launch_rank_zero() -> bool:
@@ -147,6 +123,7 @@ def main() -> None:
     os.environ.setdefault("HYDRA_FULL_ERROR", "0")
     try:
         check_renamed(sys.argv[1:])
+        register_searchpath_domains(sys.argv[1:])  # the user's conf/domain/*.yaml
         if not HELP_FLAGS.intersection(sys.argv[1:]):
             check_encoder_keys(sys.argv[1:])
     except DAError as exc:

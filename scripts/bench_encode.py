@@ -32,7 +32,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args()
-    domain = instantiate(OmegaConf.load(f"{CONFIG_DIR}/domain/{args.domain}.yaml")).load()
+    domain = instantiate(OmegaConf.merge(  # conf/base/domain.yaml: split_seed, ...
+        OmegaConf.load(f"{CONFIG_DIR}/base/domain.yaml"),
+        OmegaConf.load(f"{CONFIG_DIR}/domain/{args.domain}.yaml"))).load()
     texts = list(domain.train.x[: args.n])
     ours = HFBackbone("minilm", max_length=128, normalize=True)
     theirs = SentenceTransformer(ours.path, device="cpu")

@@ -52,7 +52,9 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
 
-    domain = instantiate(OmegaConf.load(f"{CONFIG_DIR}/domain/{args.domain}.yaml")).load()
+    domain = instantiate(OmegaConf.merge(  # conf/base/domain.yaml: split_seed, ...
+        OmegaConf.load(f"{CONFIG_DIR}/base/domain.yaml"),
+        OmegaConf.load(f"{CONFIG_DIR}/domain/{args.domain}.yaml"))).load()
     n_batches = args.warmup + args.steps
     order = np.random.default_rng(0).permutation(len(domain.train))
     order = np.resize(order, n_batches * args.batch_size)  # wraps around for a small domain

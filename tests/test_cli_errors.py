@@ -82,3 +82,22 @@ def test_a_key_of_the_former_model_node_names_its_new_key(tmp_path, override, ne
     result = da_train([override], tmp_path)
     assert result.returncode == 2
     assert_clean_error(result, f"is now '{new}'", "the former 'model' node was split up")
+
+
+@pytest.mark.parametrize("old,new", [("data.length_buckets", "data.length_bucket_pool"),
+                                     ("data.split_seed", "data.val_split_seed")])
+@pytest.mark.parametrize("where", ["command line", "experiment file"])
+def test_a_renamed_key_names_its_new_name(tmp_path, old, new, where):
+    """On the command line (Hydra alone: "not in struct") and in an experiment file (where it
+    would reach DomainPairDataModule as an unexpected argument): one line naming the new key."""
+    args = [f"{old}=3"]
+    if where == "experiment file":
+        (tmp_path / "conf" / "experiment").mkdir(parents=True)
+        leaf = old.split(".")[1]
+        (tmp_path / "conf" / "experiment" / "old.yaml").write_text(
+            f"# @package _global_\ndata:\n  {leaf}: 3\n")
+        args = [f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "experiment=old"]
+    result = da_train(args, tmp_path / "out")
+    assert result.returncode == 2
+    assert_clean_error(result, f"da-train: error: '{old}' is now '{new}' (renamed)")
+    assert "the former 'model' node" not in result.stderr

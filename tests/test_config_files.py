@@ -47,8 +47,8 @@ BROKEN = [
                         "an encoder yaml holds input"]),
     ("encoder-no-model", {"encoder/broken.yaml": "input: vectors\nout_dim: 5\n"},
      "encoder=broken", ["{file}", "no 'encoder.model'", "model ({_target_: <nn.Module class>"]),
-    ("domain-unknown-key", {"domain/broken.yaml": BOW + "max_example: 30\n",
-                            "source/broken.yaml": "defaults:\n  - /domain@_here_: broken\n"},
+    # no source/broken.yaml: da-train offers the domain yamls of the search path as source=
+    ("domain-unknown-key", {"domain/broken.yaml": BOW + "max_example: 30\n"},
      "source=broken", ["{file} (source=broken)", "unknown key 'source.max_example' (did you "
                        "mean 'max_examples'?)", "AmazonBow takes no argument 'max_example'"]),
     ("domain-wrong-type", {"source/broken.yaml": BOW + "max_examples: lots\n"}, "source=broken",

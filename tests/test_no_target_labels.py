@@ -15,10 +15,11 @@ from da.run.build import build_datamodule, build_model, build_trainer
 from da.data.datamodule import DomainPairDataModule
 from da.data.types import Split
 from da.selection.callback import NAMES as VALIDATORS
+from da.selection.checkpoint import rule_monitor
 from tests.helpers import METHODS, QUICK, REPO
 
-#: Every selection rule's monitored score.
-RULE_MONITORS = {p.stem: (OmegaConf.load(p).get("checkpoint") or {}).get("monitor")
+#: Every selection rule's monitored score (derived from the rule: da.selection.checkpoint).
+RULE_MONITORS = {p.stem: None if p.stem == "last" else rule_monitor(p.stem)[0]
                  for p in (REPO / "conf" / "selection").glob("*.yaml")}
 #: Logged metrics that read target labels (the oracles): they must change with them, nothing
 #: else may.

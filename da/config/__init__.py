@@ -1,1 +1,2 @@
-"""Composing and checking a run's config: composition (once), the encoder=auto choice, config-file checks, signatures, instantiation with clear errors."""
+"""A run's config: composed once (``encoder=auto`` included), its files checked against the
+signatures of their classes, renamed keys answered, nodes instantiated with clear errors."""

@@ -12,11 +12,12 @@ images → ``lenet``). So the run is composed once, exactly as with that ``encod
 overrides of the chosen encoder's own keys apply (``da-train encoder.freeze=4``). An explicit
 ``encoder=...`` (or an experiment's) replaces the resolver's entry and it is not called.
 
-When it cannot tell — a domain yaml outside Hydra's config sources (a ``hydra.searchpath`` of the
-user's: resolvers do not see it), an explicit ``encoder=auto``, or domains of two modalities — it
-returns ``auto``, the marker (conf/encoder/auto.yaml). :func:`da.config.compose.complete_config`
-then chooses from the composed domains with :func:`encoder_for`, which raises the precise error,
-or composes once more with the chosen encoder.
+A domain of the user's own on a command-line ``hydra.searchpath`` (which resolvers do not see) is
+read from the file :mod:`da.config.domain_groups` registered. When it cannot tell — a domain yaml
+it cannot find (a ``pkg://`` search path), an explicit ``encoder=auto``, or domains of two
+modalities — it returns ``auto``, the marker (conf/encoder/auto.yaml).
+:func:`da.config.compose.complete_config` then chooses from the composed domains with
+:func:`encoder_for`, which raises the precise error, or composes once more with that encoder.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from da.config.checks import check_target_node
+from da.config.domain_groups import DOMAIN_FILES
 from da.config.signatures import import_target
 from da.encoders.inputs import AUTO_ENCODERS, check_same_modality
 from da.errors import ConfigError
@@ -121,10 +123,14 @@ def _option_target(group: str, name: str, depth: int) -> str | None:
 
 
 def _load(path: str) -> Any:
-    """Config ``path`` (``group/name``) from the first of Hydra's config sources that has it."""
+    """Config ``path`` (``group/name``) from the first of Hydra's config sources that has it,
+    else a domain yaml registered from the user's ``hydra.searchpath`` (:data:`DOMAIN_FILES`)."""
     for source in GlobalHydra.instance().config_loader().get_sources():
         if source.is_config(path):
             return source.load_config(path).config
+    group, _, name = path.rpartition("/")
+    if group == "domain" and name in DOMAIN_FILES:
+        return OmegaConf.load(DOMAIN_FILES[name])
     return None
 
 

@@ -8,8 +8,8 @@ becomes ``loss`` with weight 1) and the method, encoder and domain files checked
 (:func:`da.config.checks.prepare_config`).
 
 One extra composition happens only where the resolver could not see the domains (a domain yaml on
-the user's ``hydra.searchpath``, or an explicit ``encoder=auto``): the run is composed again with
-the chosen ``encoder=<name>``. ``da-train`` adds one pre-composition in its own process only when
+a ``pkg://`` search path, or an explicit ``encoder=auto``): the run is composed again with the
+chosen ``encoder=<name>``. ``da-train`` adds one pre-composition in its own process only when
 the command line overrides encoder keys without naming the encoder, to answer a key the chosen
 encoder lacks with a clear error (:func:`check_encoder_keys`).
 """
@@ -27,6 +27,8 @@ from omegaconf import DictConfig, open_dict
 
 from da.config.auto_encoder import encoder_for, is_encoder_key, key_message, register_resolver
 from da.config.checks import prepare_config
+from da.config.domain_groups import register_domain_groups, register_searchpath_domains
+from da.config.renamed import check_renamed
 from da.encoders.inputs import AUTO_ENCODERS
 from da.errors import ConfigError
 
@@ -34,6 +36,7 @@ from da.errors import ConfigError
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 register_resolver()  # conf/train.yaml's defaults list calls it while Hydra composes
+register_domain_groups(CONFIG_DIR)  # source=<d> and target=<d> for each conf/domain/<d>.yaml
 
 
 def complete_config(cfg: DictConfig, recompose: Callable[[str], DictConfig]) -> DictConfig:
@@ -52,6 +55,7 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     For notebooks, scripts and tests that call :func:`da.train.train` without the CLI: the
     ``hydra`` node is registered (so ``${hydra:runtime.output_dir}`` resolves) and then dropped.
     """
+    check_renamed(overrides)
     try:
         cfg = _compose(overrides, output_dir)
     except ConfigCompositionException as exc:
@@ -107,6 +111,7 @@ def _encoder_key_error(exc: Exception, overrides: list[str],
 
 
 def _compose(overrides: list[str], output_dir: Path) -> DictConfig:
+    register_searchpath_domains(overrides)  # the user's conf/domain/*.yaml
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)

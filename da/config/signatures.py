@@ -63,7 +63,8 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
 MOVED_MODULES = {"da.optim": "da.methods.lr_schedule", "da.outputs": "da.run.outputs",
                  "da.progress": "da.run.progress", "da.tracking": "da.run.tracking",
                  "da.build": "da.run.build", "da.resume": "da.run.resume",
-                 "da.instantiate": "da.config.instantiate", "da.encoders.auto": "da.config.auto_encoder"}
+                 "da.instantiate": "da.config.instantiate",
+                 "da.encoders.auto": "da.config.auto_encoder"}
 
 
 def moved_target(target: str) -> str | None:

@@ -46,13 +46,14 @@ class DomainPairDataModule(L.LightningDataModule):
         data_dir: dataset root (``None``: ``$DA_DATA_DIR`` or ``~/.cache/da/datasets``).
         batch_size: examples per domain per training step.
         val_fraction: share of the source training part held out for source validation.
-        split_seed: seed of the source train/validation split.
+        val_split_seed: seed of the source train/validation split (the domains' own train/test
+            splits have their ``split_seed``).
         num_workers: DataLoader workers.
         eval_batch_size: batch size of validation and test (no gradients, so larger batches
             cost little memory and save per-batch overhead); ``None``: ``batch_size``.
         shuffle_seed: seed of the training order (the run seed): each epoch's order depends only
             on it and the epoch (:class:`~da.data.sampling.EpochShuffle`), so resumed runs match.
-        length_buckets: training batches of texts of similar length, drawn from pools of this
+        length_bucket_pool: training batches of texts of similar length, drawn from pools of this
             many batches (:class:`~da.data.sampling.LengthBuckets`; 0: off). Only for inputs
             padded per batch (tokens, prefix states); it changes the batches, not their number.
         oracle_val: also validate on the target test part every epoch (the oracle curve
@@ -61,9 +62,9 @@ class DomainPairDataModule(L.LightningDataModule):
 
     def __init__(self, source: DomainSource, target: DomainSource,
                  pipeline: InputPipeline | None = None, data_dir: str | None = None,
-                 batch_size: int = 64, val_fraction: float = 0.1, split_seed: int = 0,
+                 batch_size: int = 64, val_fraction: float = 0.1, val_split_seed: int = 0,
                  num_workers: int = 0, shuffle_seed: int = 0, eval_batch_size: int | None = None,
-                 length_buckets: int = 0, oracle_val: bool = False) -> None:
+                 length_bucket_pool: int = 0, oracle_val: bool = False) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be >= 1, got {batch_size}")
@@ -71,9 +72,10 @@ class DomainPairDataModule(L.LightningDataModule):
             raise ConfigError(f"data.val_fraction must be in (0, 1), got {val_fraction}")
         self.source, self.target, self.data_dir = source, target, data_dir
         self.pipeline = pipeline or InputPipeline()
-        self.batch_size, self.val_fraction, self.split_seed = batch_size, val_fraction, split_seed
+        self.batch_size, self.val_fraction = batch_size, val_fraction
+        self.val_split_seed = val_split_seed
         self.num_workers = num_workers
-        self.shuffle_seed, self.length_buckets = shuffle_seed, length_buckets
+        self.shuffle_seed, self.length_bucket_pool = shuffle_seed, length_bucket_pool
         self.oracle_val = oracle_val
         self.eval_batch_size = eval_batch_size or batch_size
         if self.eval_batch_size < 1:
@@ -94,7 +96,7 @@ class DomainPairDataModule(L.LightningDataModule):
             return
         src, tgt = load_domain(self.source, self.data_dir), load_domain(self.target, self.data_dir)
         check_compatible(src, tgt)
-        train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.split_seed)
+        train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.val_split_seed)
         parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
                  "target_train": tgt.train, "target_test": tgt.test}
         self._check_batch_size(parts)
@@ -128,7 +130,7 @@ class DomainPairDataModule(L.LightningDataModule):
         ``target_test``), batched as training batches are: ``(x, y)`` or, without labels, ``x``.
 
         ``shuffle``: the epoch's seeded order (:class:`EpochShuffle`; under DDP Lightning's
-        sampler); with ``length_buckets`` and a pipeline that knows its examples' lengths,
+        sampler); with ``length_bucket_pool`` and a pipeline that knows its examples' lengths,
         batches of similar length in a seeded order (:class:`LengthBuckets`). ``index``: only
         these rows, in this order. ``batch_size``: default ``data.batch_size`` when shuffling
         (training), ``data.eval_batch_size`` otherwise.
@@ -149,9 +151,9 @@ class DomainPairDataModule(L.LightningDataModule):
                               num_workers=self.num_workers, collate_fn=collate)
         epoch = trainer.current_epoch if trainer is not None else 0
         lengths = self.pipeline.lengths
-        if lengths is not None and self.length_buckets and index is None:
+        if lengths is not None and self.length_bucket_pool and index is None:
             buckets = LengthBuckets(lengths(split.x), size, self.shuffle_seed, epoch,
-                                    pool=self.length_buckets)
+                                    pool=self.length_bucket_pool)
             return DataLoader(dataset, batch_sampler=buckets, num_workers=self.num_workers,
                               collate_fn=collate)
         return DataLoader(dataset, batch_size=size, num_workers=self.num_workers,

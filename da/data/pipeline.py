@@ -15,7 +15,7 @@ loads, checks and splits both domains and passes the raw inputs of the four part
   texts); ``None``: tensor parts are served a whole batch at a time, anything else through
   PyTorch's default collation;
 * ``lengths(encoder inputs of one part) -> lengths``: for inputs padded per batch, the length
-  of each example, so that training batches can group similar lengths (``data.length_buckets``).
+  of each example, so that training batches can group similar lengths (``data.length_bucket_pool``).
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ def reference_row(table: Table, reference: dict[str, Any] | None) -> str:
 
 
 def with_reference(text: str, row: str) -> str:
-    """Insert ``row`` right after the last method row of a :func:`da.results.tables.markdown` table."""
+    """Insert ``row`` right after the last method row of a
+    :func:`da.results.tables.markdown` table."""
     if not row:
         return text
     lines = text.split("\n")

@@ -2,7 +2,8 @@
 
 One row per run: ``method, source, target, seed, target_acc`` (= ``test/target_acc``), ``status``
 (finished / failed), every metric, ``run`` (the run's name). :func:`read_runs` turns the rows back
-into :class:`da.results.tables.Run` fields, so ``da-compare --from-csv`` can redraw ``results.png`` from
+into :class:`da.results.tables.Run` fields, so ``da-compare --from-csv`` can redraw
+``results.png`` from
 a committed CSV without the sweep dirs.
 """
 

@@ -1,1 +1,2 @@
-"""One training job around the Trainer: build, resume, reporting, provenance, progress bar, output-folder check, W&B tracking."""
+"""One training job around the Trainer: build, resume, reporting, provenance, progress bar,
+output-folder check, W&B tracking."""

@@ -1,6 +1,7 @@
 """Turn a composed Hydra config into the datamodule, model, loggers and trainer.
 
-Every node is instantiated through :func:`da.config.instantiate.build`, so a wrong value stops the run
+Every node is instantiated through :func:`da.config.instantiate.build`, so a wrong value stops
+the run
 before training with a :class:`~da.errors.ConfigError` that names the config node.
 """
 

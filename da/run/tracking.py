@@ -216,7 +216,8 @@ def _final_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
 
 
 def fetch_runs(path: str, group: str | None = None, api: Any = None) -> list[dict[str, Any]]:
-    """The runs of W&B project ``path`` (``entity/project``) as :class:`da.results.compare.Run` fields.
+    """The runs of W&B project ``path`` (``entity/project``) as :class:`da.results.tables.Run`
+    fields.
 
     Needs network access and a W&B login (``wandb.Api``). A run whose state is not
     ``finished`` (failed, crashed, running) comes back with ``finished=False``.

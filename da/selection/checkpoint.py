@@ -11,32 +11,51 @@ from da.errors import ConfigError
 from da.selection.validators import MODES
 
 
-class SelectionCheckpoint(ModelCheckpoint):
-    """A ``ModelCheckpoint`` keeping the one best (weights-only) checkpoint by ``monitor``.
+#: The validator a selection rule monitors where its name is not the rule's own.
+RULE_VALIDATORS = {"oracle": "oracle_target_acc"}
 
-    An epoch whose ``monitor`` value is missing (the validator could not be computed) or not
-    finite is no candidate: it is counted in :attr:`missing_epochs` instead of failing the run
-    (a plain ``ModelCheckpoint`` raises). :attr:`best_epoch` is the epoch of the kept checkpoint.
+
+def rule_monitor(rule: str) -> tuple[str, str]:
+    """``(monitor, mode)`` of selection rule ``rule``: ``select/<validator>`` and its direction
+    from :data:`da.selection.validators.MODES`, so a rule's yaml names only the rule."""
+    name = RULE_VALIDATORS.get(rule, rule)
+    if name not in MODES:
+        rules = sorted({*MODES, *RULE_VALIDATORS} - set(RULE_VALIDATORS.values()))
+        raise ConfigError(f"selection rule '{rule}' has no validator; a rule is one of "
+                          f"{', '.join(rules)} (or selection=last).")
+    return f"select/{name}", MODES[name]
+
+
+class SelectionCheckpoint(ModelCheckpoint):
+    """A ``ModelCheckpoint`` keeping the one best (weights-only) checkpoint by the rule's score.
+
+    It monitors ``select/<validator>`` in the validator's direction (:func:`rule_monitor`). An
+    epoch whose value is missing (the validator could not be computed) or not finite is no
+    candidate: it is counted in :attr:`missing_epochs` instead of failing the run (a plain
+    ``ModelCheckpoint`` raises). :attr:`best_epoch` is the epoch of the kept checkpoint.
 
     Args:
-        rule: the selection rule's name (``conf/selection/<rule>.yaml``), used in the file name.
-        monitor: the ``select/<name>`` metric.
-        mode: ``max`` or ``min``; must agree with :data:`da.selection.validators.MODES`.
+        rule: the selection rule's name (``conf/selection/<rule>.yaml``): what is monitored,
+            and the file name.
         dirpath: where to write ``selected-<rule>-epoch<N>.ckpt``.
-        **kwargs: passed to ``ModelCheckpoint``.
+        fallback: the ``select/source_acc`` checkpoint kept beside another rule's, in case that
+            rule's validator is never computed (``selected-fallback_<rule>-epoch<N>.ckpt``).
+        **kwargs: passed to ``ModelCheckpoint`` (not ``monitor`` and ``mode``: the rule's).
     """
 
-    def __init__(self, rule: str, monitor: str, mode: str, dirpath: str | None = None,
+    def __init__(self, rule: str, dirpath: str | None = None, fallback: bool = False,
                  **kwargs: Any) -> None:
-        name = monitor.removeprefix("select/")
-        if name in MODES and MODES[name] != mode:
-            raise ConfigError(f"selection '{rule}' monitors {monitor} with mode={mode}, but "
-                              f"{monitor} is better when {MODES[name]}imal; set mode: "
-                              f"{MODES[name]}.")
+        monitor, mode = rule_monitor(rule)
+        given = sorted({"monitor", "mode"} & set(kwargs))
+        if given:
+            raise ConfigError(f"selection '{rule}': {' and '.join(given)} follow from the rule "
+                              f"({monitor}, mode {mode}: da.selection.validators.MODES); remove "
+                              f"{' and '.join(given)} from its checkpoint node.")
         kwargs = {"save_top_k": 1, "save_last": False, "save_weights_only": True,
                   "auto_insert_metric_name": False, **kwargs}
+        tag = f"fallback_{rule}" if fallback else rule
         super().__init__(dirpath=dirpath, monitor=monitor, mode=mode,
-                         filename=f"selected-{rule}-epoch{{epoch}}", **kwargs)
+                         filename=f"selected-{tag}-epoch{{epoch}}", **kwargs)
         self.rule = rule
         self.missing_epochs = 0
         self._epoch_of: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Selection rules (``selection=<rule>``): the callbacks they need and the checkpoint to test.
 
-``conf/selection/<rule>.yaml`` holds ``rule`` and ``checkpoint`` (a :class:`SelectionCheckpoint`
-on ``select/<name>`` with its direction, or ``null`` for ``last``: the final model). Besides the
+``conf/selection/<rule>.yaml`` holds ``rule``; ``checkpoint`` (``conf/base/selection.yaml``) is a
+:class:`SelectionCheckpoint`, which monitors ``select/<validator>`` in the direction
+:data:`~da.selection.validators.MODES` gives, or ``null`` for ``last``: the final model. Besides the
 rule's checkpoint a second one on ``select/source_acc`` is kept as the **fallback**: if the
 rule's validator could not be computed in any epoch, that checkpoint is tested, with a warning.
 
@@ -70,7 +71,7 @@ def selection_callbacks(cfg: DictConfig, output_dir: Path) -> list[L.Callback]:
     primary = build(selection.checkpoint, "selection.checkpoint", dirpath=dirpath)
     callbacks.append(primary)
     if primary.monitor != FALLBACK:
-        callbacks.append(SelectionCheckpoint("fallback_source_acc", FALLBACK, "max", dirpath))
+        callbacks.append(SelectionCheckpoint("source_acc", dirpath, fallback=True))
     return callbacks
 
 

@@ -1,5 +1,5 @@
-"""Length-bucketed training batches (da/data/sampling.py, data.length_buckets): every example
-once per pass, as many batches as without buckets, less padding, and a seeded order that a
+"""Length-bucketed training batches (da/data/sampling.py, data.length_bucket_pool): every
+example once per pass, as many batches as without buckets, less padding, and a seeded order that a
 resumed run repeats; the datamodule uses them only for inputs whose lengths its pipeline knows."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_order_depends_only_on_seed_epoch_and_pass():
     assert list(LengthBuckets(LENGTHS, 64, seed=4, pool=5)) != first
 
 
-def _text_datamodule(length_buckets: int) -> DomainPairDataModule:
+def _text_datamodule(length_bucket_pool: int) -> DomainPairDataModule:
     """A datamodule over 300 texts of lengths 1..300 in each part, with a text pipeline."""
     texts = ["w" * n for n in range(1, 301)]
     split = Split(texts, np.arange(300) % 2)
@@ -58,7 +58,7 @@ def _text_datamodule(length_buckets: int) -> DomainPairDataModule:
     pipeline = InputPipeline(collate=lambda items: list(zip(*items)) if isinstance(
         items[0], tuple) else list(items), lengths=lambda xs: [len(x) for x in xs])
     datamodule = DomainPairDataModule(Texts(), Texts(), pipeline=pipeline, batch_size=30,
-                                      length_buckets=length_buckets)
+                                      length_bucket_pool=length_bucket_pool)
     datamodule.prepare()
     return datamodule
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 
+from da.config.instantiate import build
 from da.errors import ConfigError
 from da.selection import validators as V
 from da.selection.callback import compute_all
@@ -36,22 +37,35 @@ def test_too_few_target_examples_make_validators_missing_with_a_reason():
     assert all("too few target training examples: 5 < " in r for r in missing.values())
 
 
-def test_checkpoint_mode_must_match_the_validator_direction():
-    with pytest.raises(ConfigError, match="mode: min"):
-        SelectionCheckpoint("entropy", "select/entropy", "max")
+def test_checkpoint_monitor_and_mode_come_from_the_rule_not_the_config():
+    with pytest.raises(ConfigError, match="mode follow from the rule.*remove mode"):
+        SelectionCheckpoint("entropy", mode="max")
+    with pytest.raises(ConfigError, match="selection rule 'entropie' has no validator"):
+        SelectionCheckpoint("entropie")
 
 
-def test_selection_configs_monitor_the_validator_in_its_direction():
+def test_selection_configs_name_only_their_rule(compose_cfg):
     for path in sorted((REPO / "conf" / "selection").glob("*.yaml")):
         node = yaml.safe_load(path.read_text())
         assert node["rule"] == path.stem
+        assert set(node) == ({"rule", "checkpoint"} if path.stem == "last" else {"rule"}), path
+        cfg = compose_cfg([f"selection={path.stem}"])
         if path.stem == "last":
-            assert node["checkpoint"] is None
+            assert cfg.selection.checkpoint is None
             continue
+        checkpoint = build(cfg.selection.checkpoint, "selection.checkpoint")
         name = "oracle_target_acc" if path.stem == "oracle" else path.stem
-        assert node["checkpoint"]["monitor"] == f"select/{name}"
-        assert node["checkpoint"]["mode"] == V.MODES[name]
+        assert (checkpoint.monitor, checkpoint.mode) == (f"select/{name}", V.MODES[name])
     assert "ORACLE" in (REPO / "conf" / "selection" / "oracle.yaml").read_text()
+
+
+def test_a_changed_direction_in_modes_changes_what_the_checkpoint_keeps(monkeypatch):
+    monkeypatch.setitem(V.MODES, "entropy", "max")  # da.selection.checkpoint reads the same dict
+    assert SelectionCheckpoint("entropy").mode == "max"
+    monkeypatch.setitem(V.MODES, "entropy", "min")
+    assert SelectionCheckpoint("entropy").mode == "min"
+    assert SelectionCheckpoint("source_acc", fallback=True).filename == \
+        "selected-fallback_source_acc-epoch{epoch}"
 
 
 def test_mcd_logits_are_the_ensemble_of_both_heads():
