@@ -85,7 +85,8 @@ def test_a_key_of_the_former_model_node_names_its_new_key(tmp_path, override, ne
 
 
 @pytest.mark.parametrize("old,new", [("data.length_buckets", "data.length_bucket_pool"),
-                                     ("data.split_seed", "data.val_split_seed")])
+                                     ("data.split_seed", "data.val_split_seed"),
+                                     ("data.denoiser", "encoder.denoiser")])
 @pytest.mark.parametrize("where", ["command line", "experiment file"])
 def test_a_renamed_key_names_its_new_name(tmp_path, old, new, where):
     """On the command line (Hydra alone: "not in struct") and in an experiment file (where it
@@ -99,5 +100,5 @@ def test_a_renamed_key_names_its_new_name(tmp_path, old, new, where):
         args = [f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "experiment=old"]
     result = da_train(args, tmp_path / "out")
     assert result.returncode == 2
-    assert_clean_error(result, f"da-train: error: '{old}' is now '{new}' (renamed)")
+    assert_clean_error(result, f"da-train: error: '{old}' is now '{new}' (renamed or moved)")
     assert "the former 'model' node" not in result.stderr

@@ -50,8 +50,10 @@ def hydra_init():
 def test_source_and_target_offer_every_domain_without_wrapper_files(hydra_init):
     # da.train stores source/<d> and target/<d> in Hydra's ConfigStore for every conf/domain/<d>
     # (da/config/domain_groups.py), so Hydra lists them (--help, errors) with no file per group.
+    # (a subset: a test of a user's own domain earlier in this process may have added its own)
     loader = GlobalHydra.instance().config_loader()
-    assert loader.get_group_options("source") == DOMAINS == loader.get_group_options("target")
+    for group in ("source", "target"):
+        assert set(DOMAINS) <= set(loader.get_group_options(group)), group
     assert not (CONF / "source").exists() and not (CONF / "target").exists()
     assert DESIGN_DOMAINS <= set(DOMAINS)
     assert {"source_only", "dann", "mmd", "coral"} <= set(METHODS)
