@@ -117,3 +117,20 @@ def test_every_built_in_method_is_left_as_it_is():
             before = OmegaConf.to_container(cfg.method)
             assert OmegaConf.to_container(normalize_method(cfg).method) == before, path.stem
     GlobalHydra.instance().clear()
+
+
+@pytest.mark.parametrize("where,target,new", [
+    ("scheduler", "da.optim.AnnealedLR", "da.methods.lr_schedule.AnnealedLR"),
+    ("callbacks.progress_bar", "da.progress.ThrottledProgressBar",
+     "da.run.progress.ThrottledProgressBar"),
+    ("logger.wandb", "da.tracking.WandbLogger", "da.run.tracking.WandbLogger")])
+def test_a_target_under_a_moved_module_names_its_new_path(where, target, new):
+    """da/ was regrouped by role: a user's yaml that still names an old module gets one line
+    with the new path (for any node that is built, not only the checked groups)."""
+    from da.config.instantiate import build
+
+    with pytest.raises(ConfigError, match=rf"'{where}._target_' is '{target}', which moved to "
+                                          rf"'{new}'; write _target_: {new}\."):
+        build(OmegaConf.create({"_target_": target, "total_steps": 1}), where)
+    build_ok = OmegaConf.create({"_target_": "da.schedules.Constant", "value": 1.0})
+    assert build(build_ok, where)(0.5) == 1.0  # an unmoved target builds as before

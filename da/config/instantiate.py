@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from da.config.origin import origin
+from da.config.signatures import check_moved_targets
 from da.errors import ConfigError
 
 
@@ -24,6 +25,7 @@ def build(node: DictConfig | None, where: str, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate(node, **kwargs)`` with errors that name the config node."""
     if node is None:
         return None
+    check_moved_targets(node, where)
     try:
         return instantiate(node, **kwargs)
     except MissingMandatoryValue as exc:

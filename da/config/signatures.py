@@ -73,11 +73,24 @@ def moved_target(target: str) -> str | None:
     return f"{MOVED_MODULES[module]}.{name}" if module in MOVED_MODULES else None
 
 
-def import_target(target: str, where: str) -> Any:
-    """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
-    if (new := moved_target(target)) is not None:
+def check_moved_targets(node: Any, where: str) -> None:
+    """A ConfigError naming the new path for any ``_target_`` in ``node`` (recursively) that
+    names a module of :data:`MOVED_MODULES`; nothing is imported."""
+    if not isinstance(node, DictConfig):
+        return
+    for key in node.keys():
+        if OmegaConf.is_config(node._get_node(key)):
+            check_moved_targets(node._get_node(key), f"{where}.{key}")
+    target = node.get("_target_")
+    if isinstance(target, str) and (new := moved_target(target)) is not None:
         raise ConfigError(f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', "
                           f"which moved to '{new}'; write _target_: {new}.")
+
+
+def import_target(target: str, where: str) -> Any:
+    """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
+    if moved_target(target) is not None:
+        check_moved_targets(OmegaConf.create({"_target_": target}), where)
     try:
         return _locate(target)
     except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary
