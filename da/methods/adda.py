@@ -8,8 +8,8 @@ The switch: the target encoder ``M_t`` starts as an exact copy of ``M_s``; from 
 and ``C`` are fixed (no gradient, never stepped; ``M_s`` runs in eval mode).
 
 Stage 2 (adversarial adaptation, Eq. 9-10), with a discriminator ``D`` on features (one logit,
-``σ(D(f))`` = P(source)) and the binary cross-entropy ``BCE(z, y) = −y log σ(z) − (1−y) log(1−σ(z))``
-averaged over the batch:
+``σ(D(f))`` = P(source)) and the binary cross-entropy
+``BCE(z, y) = −y log σ(z) − (1−y) log(1−σ(z))`` averaged over the batch:
 
     L_D = BCE(D(M_s(x_s)), 1) + BCE(D(M_t(x_t)), 0)     (D only)
     L_M = w(p) · BCE(D(M_t(x_t)), 1)                     (M_t only; the inverted-label GAN loss)
