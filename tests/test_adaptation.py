@@ -30,6 +30,11 @@ ADAPTING = [m for m in METHODS if m != "source_only"]
 #: alignment term cut (its inputs detached; MCD's step C on detached features) they got
 #: 0.804-0.892 against source-only's 0.871 and all 11 tests failed
 MARGIN = 0.06
+#: a method's settings that are the test's, not its yaml's. ADDA: its yaml has the authors'
+#: adversary learning rate 2e-4, set for 10000 adaptation steps; in the 10 epochs of stage 2 here
+#: it reached 0.879 (source-only 0.871), with 2e-3 0.971 (5e-4: 0.908, 1e-3: 0.933); with M_t's
+#: optimizer never stepping this test fails (the mutation of the issue that added ADDA)
+EXTRA = {"adda": ("method.module.adversary_optimizer.lr=2e-3",)}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +54,6 @@ def test_source_only_fails_on_the_shift(shift):
 
 @pytest.mark.parametrize("method", ADAPTING)
 def test_method_beats_source_only(shift, method):
-    accuracy = target_accuracy(shift["folder"], method)
+    accuracy = target_accuracy(shift["folder"], method, *EXTRA.get(method, ()))
     assert accuracy >= shift["source_only"] + MARGIN, (
         f"{method}: target accuracy {accuracy:.3f}, source-only {shift['source_only']:.3f}")
