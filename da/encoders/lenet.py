@@ -9,6 +9,12 @@ with two 5×5 convolutions (20 and 50 channels), 2×2 max pooling after each, a 
 layer to ``out_dim`` (500) features, then ReLU (and optional dropout), so that the classifier head
 on top is linear. The flatten size is computed from the input shape: with ``padding=2`` a 16×16
 image gives 50×4×4 and a 28×28 image 50×7×7; with ``padding=0`` 16×16 → 50×1×1, 28×28 → 50×4×4.
+
+ADDA's own LeNet (erictzeng/adda, ``adda/models/lenet.py``; ``conf/encoder/lenet_adda.yaml``) is
+this network with ``padding=0`` ('VALID'), no dropout at all and Glorot-uniform weights with zero
+biases (TF-slim's defaults; ``init="glorot"``): conv 5×5 20 → ReLU → pool → conv 5×5 50 → ReLU →
+pool → fc 500 → ReLU, then a linear 500 → 10 classifier (here the head). ReLU and max pooling
+commute, so conv → pool → ReLU computes the same function.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ import torch
 from torch import nn
 
 from da.errors import ConfigError
+
+#: Weight initializations of :class:`LeNetEncoder`.
+INITS = ("torch", "glorot")
 
 
 def image_shape(in_dim: int | None, in_shape: Sequence[int] | None,
@@ -57,20 +66,25 @@ class LeNetEncoder(nn.Module):
         padding: zero padding of each convolution (2 keeps 16×16 digits at 4×4 after two pools).
         dropout2d: channel dropout after the second convolution.
         dropout: dropout on the output features.
+        init: ``"torch"`` (PyTorch's default initialization) or ``"glorot"`` (Glorot-uniform
+            weights, zero biases: TF-slim's default, used by ADDA's LeNet).
     """
 
     def __init__(self, in_dim: int | None = None, out_dim: int = 500,
                  in_shape: Sequence[int] | None = None, in_channels: int = 1,
                  channels: Sequence[int] = (20, 50), kernel_size: int = 5, padding: int = 0,
-                 dropout2d: float = 0.5, dropout: float = 0.0) -> None:
+                 dropout2d: float = 0.5, dropout: float = 0.0, init: str = "torch") -> None:
         super().__init__()
+        if init not in INITS:
+            raise ConfigError(f"encoder.model.init must be one of {list(INITS)}, got '{init}'")
         self.in_shape = image_shape(in_dim, in_shape, in_channels)
         self.out_dim = int(out_dim)
         c1, c2 = (int(c) for c in channels)
         self.features = nn.Sequential(
             nn.Conv2d(self.in_shape[0], c1, kernel_size, padding=padding),
             nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(c1, c2, kernel_size, padding=padding), nn.Dropout2d(dropout2d),
+            nn.Conv2d(c1, c2, kernel_size, padding=padding),
+            nn.Dropout2d(dropout2d) if dropout2d > 0 else nn.Identity(),
             nn.MaxPool2d(2), nn.ReLU(), nn.Flatten())
         with torch.no_grad():
             try:
@@ -82,6 +96,11 @@ class LeNetEncoder(nn.Module):
                     f"encoder.model.padding.") from exc
         self.fc = nn.Sequential(nn.Linear(flat, self.out_dim), nn.ReLU(),
                                 nn.Dropout(dropout) if dropout > 0 else nn.Identity())
+        if init == "glorot":
+            for layer in self.modules():
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    nn.init.xavier_uniform_(layer.weight)
+                    nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, c·h·w)`` or ``(batch, c, h, w)`` → ``(batch, out_dim)``."""

@@ -26,7 +26,9 @@ USPS_TEST = [359, 264, 198, 166, 200, 160, 170, 147, 166, 177]
 MNIST_T10K = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 LOADERS = {"mnist-jda": Mnist("mnist"), "usps-jda": Usps("usps"),
            "mnist-full": Mnist("mnist", protocol="full"),
-           "usps-full": Usps("usps", protocol="full")}
+           "usps-full": Usps("usps", protocol="full"),
+           "mnist-adda": Mnist("mnist2000", protocol="adda"),
+           "usps-adda": Usps("usps1800", protocol="adda")}
 
 
 def _load(data_dir, key: str) -> DomainData:
@@ -65,10 +67,62 @@ def test_full_counts(data_dir):
 def test_images_are_upright(data_dir, key):
     domain = _load(data_dir, key)
     mean = {d: domain.train.x[domain.train.y == d, 0].mean(0) for d in (1, 3, 7)}
+    half = mean[1].shape[0] // 2  # 8 (16x16) or 14 (28x28, protocol adda)
     # a '1' is a vertical stroke: column means vary more than row means (fails if transposed)
     assert mean[1].mean(0).var() > 3 * mean[1].mean(1).var()
-    assert mean[7][:8].sum() > mean[7][8:].sum()  # the bar of a '7' is at the top (not flipped)
-    assert mean[3][:, 8:].sum() > mean[3][:, :8].sum()  # a '3' opens to the left (not mirrored)
+    assert mean[7][:half].sum() > mean[7][half:].sum()  # the bar of a '7' is at the top
+    assert mean[3][:, half:].sum() > mean[3][:, :half].sum()  # a '3' opens to the left
+
+
+@pytest.mark.parametrize("key,sizes", [("mnist-adda", (2000, 8000)),
+                                       ("usps-adda", (1800, 2007))])
+def test_adda_sizes_shape_and_range(data_dir, key, sizes):
+    # ADDA's MNIST2000 / USPS1800 (Tzeng et al. 2017), 28x28 in [0, 1]
+    domain = _load(data_dir, key)
+    assert (len(domain.train), len(domain.test)) == sizes
+    for part in (domain.train, domain.test):
+        assert part.x.shape[1:] == (1, 28, 28) and part.x.dtype == np.float32
+        assert part.x.min() == 0.0 and 0.99 < part.x.max() <= 1.0
+    assert domain.classes == [str(d) for d in range(10)] and domain.modality == "images"
+
+
+def _rows(x: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in x}
+
+
+def test_adda_mnist_parts_are_disjoint_and_cover_the_test_set(data_dir):
+    domain = _load(data_dir, "mnist-adda")
+    train, test = _rows(domain.train.x), _rows(domain.test.x)
+    assert not train & test  # no image in both parts
+    assert len(train | test) == 10000  # the 10,000 distinct MNIST test images, each once
+    total = np.bincount(domain.train.y, minlength=10) + np.bincount(domain.test.y, minlength=10)
+    assert total.tolist() == MNIST_T10K
+    raw, _ = Mnist("mnist").read_test_images(data_dir)  # kept at 28x28: exactly the bytes / 255
+    as_bytes = (domain.train.x[:, 0] * 255).round().astype(np.uint8)
+    np.testing.assert_allclose(as_bytes / np.float32(255), domain.train.x[:, 0], atol=1e-7)
+    assert _rows(as_bytes) <= _rows(raw)
+
+
+def test_adda_usps_draws_from_the_official_training_part(data_dir):
+    domain, full = _load(data_dir, "usps-adda"), _load(data_dir, "usps-full")
+    assert np.bincount(domain.test.y).tolist() == USPS_TEST
+    assert np.array_equal(domain.test.x, resize(full.test.x[:, 0], 28))
+    official = _rows(resize(full.train.x[:, 0], 28))
+    assert _rows(domain.train.x) <= official and len(_rows(domain.train.x)) == 1800
+
+
+@pytest.mark.parametrize("cls,name", [(Mnist, "mnist2000"), (Usps, "usps1800")])
+def test_adda_sample_is_fixed_by_split_seed(data_dir, cls, name):
+    first = cls(name, protocol="adda").load(data_dir)
+    again = cls(name, protocol="adda").load(data_dir)  # a new loader: no shared state
+    assert np.array_equal(first.train.x, again.train.x)
+    assert np.array_equal(first.train.y, again.train.y)
+    assert np.array_equal(first.test.x, again.test.x)
+    other = cls(name, protocol="adda", split_seed=1).load(data_dir)
+    assert len(other.train) == len(first.train)
+    assert not np.array_equal(other.train.y, first.train.y)  # the seed chooses the sample
+    # uniform, not stratified: the class counts follow the draw
+    assert np.bincount(first.train.y).tolist() != np.bincount(other.train.y).tolist()
 
 
 def test_max_examples_keeps_jda_parts_identical(data_dir):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hydra.utils import instantiate
+from torch import nn
 
 from da.encoders.lenet import LeNetEncoder
 from da.errors import ConfigError
@@ -42,3 +44,35 @@ def test_da_train_lenet_dann_beats_chance(data_dir, tmp_path):
     majority = majority_rate(run)
     assert metrics["test/target_acc"] >= majority + 0.3, (metrics["test/target_acc"], majority)
     assert metrics["val/source_acc"] > 0.8
+
+
+def _adda_lenet_parameters() -> dict[str, int]:
+    """Parameters of ADDA's LeNet (erictzeng/adda, adda/models/lenet.py) on 1x28x28 inputs,
+    layer by layer: 'VALID' 5x5 convs 20 and 50 (28 -> 24 -> 12 -> 8 -> 4), fc3 500, fc4 10."""
+    return {"conv1": 5 * 5 * 1 * 20 + 20, "conv2": 5 * 5 * 20 * 50 + 50,
+            "fc3": 4 * 4 * 50 * 500 + 500, "fc4": 500 * 10 + 10}
+
+
+def test_lenet_adda_matches_addas_lenet(compose_cfg):
+    cfg = compose_cfg(["experiment=mnist2000_to_usps1800"])
+    assert cfg.encoder.name == "lenet_adda" and cfg.encoder.out_dim == 500
+    assert cfg.head.hidden_dims == []  # fc4: a linear classifier on the 500 features
+    encoder = instantiate(cfg.encoder.model, in_dim=28 * 28)
+    expected = _adda_lenet_parameters()
+    convs = [m for m in encoder.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size, c.padding) for c in convs] == [
+        (20, (5, 5), (0, 0)), (50, (5, 5), (0, 0))]
+    assert encoder.fc[0].in_features == 800 and encoder.fc[0].out_features == 500
+    n_encoder = sum(p.numel() for p in encoder.parameters())
+    assert n_encoder == expected["conv1"] + expected["conv2"] + expected["fc3"] == 426_070
+    head = torch.nn.Linear(cfg.encoder.out_dim, 10)
+    assert n_encoder + sum(p.numel() for p in head.parameters()) == sum(expected.values())
+    assert not [m for m in encoder.modules() if isinstance(m, (nn.Dropout, nn.Dropout2d))]
+    out = encoder(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 500) and (out >= 0).all()  # ReLU after fc3
+    for layer in [*convs, encoder.fc[0]]:  # TF-slim's defaults: Glorot uniform, zero biases
+        fan_in = layer.weight[0].numel()
+        fan_out = layer.weight.shape[0] * layer.weight[0, 0].numel()
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert (layer.bias == 0).all() and layer.weight.abs().max() <= bound
+        assert layer.weight.abs().max() > 0.9 * bound
