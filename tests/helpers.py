@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from da.run.build import build_data, build_datamodule
 
@@ -43,6 +45,18 @@ SWEEP_PAIR = ["source=bow_dvd", "target=bow_electronics", "encoder=mlp",
               "trainer.enable_progress_bar=false"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class TinyEncoder(nn.Module):
+    """A one-layer tanh encoder with ``out_dim`` (unit tests of the methods)."""
+
+    def __init__(self, in_dim: int = 6, out_dim: int = 5) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, out_dim), nn.Tanh())
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 def majority_rate(run: Path | DictConfig, part: str = "target_test") -> float:

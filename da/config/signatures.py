@@ -12,7 +12,7 @@ import difflib
 import inspect
 import types
 import typing
-from typing import Any
+from typing import Any, Iterator
 
 from hydra._internal.utils import _locate  # hydra.utils.get_object logs each failure
 from omegaconf import DictConfig, OmegaConf
@@ -34,14 +34,14 @@ def check_arguments(node: Any, where: str, given: set[str] = frozenset()) -> Non
         where: its key in the config (``method.loss``), for the messages.
         given: arguments passed to ``build`` besides the node's own (not checked).
     """
-    if not isinstance(node, DictConfig):
-        return
-    for key in node.keys():
-        if OmegaConf.is_config(node._get_node(key)):
-            check_arguments(node._get_node(key), f"{where}.{key}")
-    target = node.get("_target_")
-    if not isinstance(target, str):
-        return
+    top = where
+    for where, node in target_nodes(node, where):
+        _check_node(node, where, given if where == top else frozenset())
+
+
+def _check_node(node: DictConfig, where: str, given: set[str]) -> None:
+    """:func:`check_arguments` for one ``_target_`` node (its nested nodes are checked apart)."""
+    target = node._target_
     obj = import_target(target, where)
     params, open_ended = accepted_parameters(obj)
     keys = [k for k in node.keys() if isinstance(k, str) and not k.startswith("_")
@@ -73,24 +73,33 @@ def moved_target(target: str) -> str | None:
     return f"{MOVED_MODULES[module]}.{name}" if module in MOVED_MODULES else None
 
 
-def check_moved_targets(node: Any, where: str) -> None:
-    """A ConfigError naming the new path for any ``_target_`` in ``node`` (recursively) that
-    names a module of :data:`MOVED_MODULES`; nothing is imported."""
+def target_nodes(node: Any, where: str) -> Iterator[tuple[str, DictConfig]]:
+    """``(key, node)`` for every node with a string ``_target_`` in ``node``, nested ones first."""
     if not isinstance(node, DictConfig):
         return
     for key in node.keys():
         if OmegaConf.is_config(node._get_node(key)):
-            check_moved_targets(node._get_node(key), f"{where}.{key}")
-    target = node.get("_target_")
-    if isinstance(target, str) and (new := moved_target(target)) is not None:
+            yield from target_nodes(node._get_node(key), f"{where}.{key}")
+    if isinstance(node.get("_target_"), str):
+        yield where, node
+
+
+def check_moved_targets(node: Any, where: str) -> None:
+    """A ConfigError naming the new path for any ``_target_`` in ``node`` (recursively) that
+    names a module of :data:`MOVED_MODULES`; nothing is imported."""
+    for where, node in target_nodes(node, where):
+        _refuse_moved(node._target_, where)
+
+
+def _refuse_moved(target: str, where: str) -> None:
+    if (new := moved_target(target)) is not None:
         raise ConfigError(f"{origin(f'{where}._target_')}: '{where}._target_' is '{target}', "
                           f"which moved to '{new}'; write _target_: {new}.")
 
 
 def import_target(target: str, where: str) -> Any:
     """The class or function ``target`` names (the ``_target_`` of the node at ``where``)."""
-    if moved_target(target) is not None:
-        check_moved_targets(OmegaConf.create({"_target_": target}), where)
+    _refuse_moved(target, where)
     try:
         return _locate(target)
     except Exception as exc:  # ImportError, AttributeError, ValueError: the messages vary

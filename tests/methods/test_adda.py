@@ -17,16 +17,7 @@ from torch.utils.data import DataLoader
 from da.errors import ConfigError
 from da.losses import MMDLoss
 from da.methods.adda import ADDAModule
-
-
-class TinyEncoder(nn.Module):
-    def __init__(self, in_dim: int = 6, out_dim: int = 5) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, out_dim), nn.Tanh())
-        self.out_dim = out_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+from tests.helpers import TinyEncoder
 
 
 def _model(**kwargs) -> ADDAModule:

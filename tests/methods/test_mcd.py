@@ -14,16 +14,7 @@ from torch import nn
 from da.errors import ConfigError
 from da.losses import MMDLoss
 from da.methods.mcd import MCDModule, discrepancy
-
-
-class TinyEncoder(nn.Module):
-    def __init__(self, in_dim: int = 6, out_dim: int = 5) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, out_dim), nn.Tanh())
-        self.out_dim = out_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+from tests.helpers import TinyEncoder
 
 
 def _model(num_k: int = 4, lr: float = 0.05, **kwargs) -> MCDModule:
