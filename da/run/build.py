@@ -1,8 +1,7 @@
 """Turn a composed Hydra config into the datamodule, model, loggers and trainer.
 
 Every node is instantiated through :func:`da.config.instantiate.build`, so a wrong value stops
-the run
-before training with a :class:`~da.errors.ConfigError` that names the config node.
+the run before training with a :class:`~da.errors.ConfigError` that names the config node.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
-from da.config.signatures import import_target
 from da.data.datamodule import DomainPairDataModule
 from da.data.pipeline import InputPipeline
 from da.encoders.inputs import check_encoder_fits, check_same_modality
@@ -52,17 +50,17 @@ class EncoderSide:
         (``input_dim``, :attr:`DomainPairDataModule.input_dim`), or the text encoder; ``info``
         counts cache hits and misses and gives the length ``max_length=auto`` took."""
         if self.text is None:
-            dim = input_dim
             return build(self.cfg.encoder.model, "encoder.model",
-                         **({"in_dim": dim} if dim is not None else {})), {}
+                         **({"in_dim": input_dim} if input_dim is not None else {})), {}
         info = self.text.cache_info()
         if self.cfg.encoder.backbone.max_length == "auto":
             info["encoder/max_length"] = self.backbone.max_length
         return self.text.encoder, info
 
 
-def build_encoder_side(cfg: DictConfig) -> EncoderSide:
-    """The encoder side of the seam (:mod:`da.data.pipeline`), from ``cfg.encoder`` alone.
+def build_encoder_side(cfg: DictConfig, modality: str) -> EncoderSide:
+    """The encoder side of the seam (:mod:`da.data.pipeline`), from ``cfg.encoder`` and the
+    ``modality`` of the domains (no data read).
 
     A text encoder with a ``backbone`` serves cached features, cached prefix states or tokens
     (:func:`da.encoders.text.text_encoding`); any other encoder reads tensors, through tf-idf
@@ -71,7 +69,6 @@ def build_encoder_side(cfg: DictConfig) -> EncoderSide:
     """
     encoder = cfg.encoder
     if encoder.get("backbone") is None:
-        modality = _modality(cfg.source, "source")
         return EncoderSide(cfg, vector_pipeline(
             encoder.input, modality, build(encoder.get("featurizer"), "encoder.featurizer"),
             build(encoder.get("denoiser"), "encoder.denoiser"), cfg.get("cache_dir")))
@@ -91,7 +88,7 @@ def build_data(cfg: DictConfig, raw: bool = False) -> tuple[DomainPairDataModule
     target = build(cfg.target, "target")
     check_same_modality((source.name, source.modality), (target.name, target.modality))
     check_encoder_fits(cfg.encoder.input, source, target)
-    side = EncoderSide(cfg, InputPipeline()) if raw else build_encoder_side(cfg)
+    side = EncoderSide(cfg, InputPipeline()) if raw else build_encoder_side(cfg, source.modality)
     datamodule = build(cfg.data, "data", source=source, target=target, pipeline=side.pipeline,
                        data_dir=cfg.data_dir)
     datamodule.prepare()
@@ -237,8 +234,3 @@ def _trainer_error(cfg: DictConfig, cause: BaseException) -> str:
 def _cuda_devices() -> int:
     import torch
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def _modality(node: DictConfig, group: str) -> str:
-    """What the domain of config node ``group`` holds: its class's ``modality`` (nothing read)."""
-    return import_target(node._target_, group).modality
