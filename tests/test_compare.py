@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -297,3 +298,50 @@ def test_committed_pngs_can_be_redrawn_from_their_csv(png_path):
     committed = [ln for ln in (folder / "results.md").read_text().splitlines()
                  if not ln.startswith("| *")]
     assert text.splitlines() == committed
+
+
+def test_append_grows_one_table_across_slices_and_refuses_a_run_twice(tmp_path, capsys):
+    """Slices of a table run in different sessions: --append adds each to one results.csv."""
+    table = tmp_path / "table" / "results.csv"
+    first, second = tmp_path / "slice1", tmp_path / "slice2"
+    make_run(first, 0, "dann", "bow_dvd", "bow_books", 0, {"test/target_acc": 0.75})
+    make_run(second, 0, "dann", "bow_dvd", "bow_books", 1, {"test/target_acc": 0.77})
+    make_run(second, 1, "source_only", "bow_dvd", "bow_books", 0, {"test/target_acc": 0.70})
+    assert compare.main([str(first), "--append", str(table), "--no-plot"]) == 0  # creates it
+    assert compare.main([str(second), "--append", str(table), "--no-plot"]) == 0
+    capsys.readouterr()
+    rows = read_runs(table)
+    assert sorted((r["method"], r["seed"], r["metrics"]["test/target_acc"]) for r in rows) == [
+        ("dann", 0, 0.75), ("dann", 1, 0.77), ("source_only", 0, 0.70)]
+    assert row_of((table.parent / "results.md").read_text(), "dann")[1] == "76.0 ± 1.4 (n=2)"
+    before = table.read_bytes()
+    with pytest.raises(SystemExit, match="dann-bow_dvd_to_bow_books-s1 is in .* already"):
+        compare.main([str(second), "--append", str(table), "--no-plot"])
+    assert table.read_bytes() == before  # nothing written, nothing counted twice
+
+
+def test_run_slice_script_adds_a_slice_and_its_record(tmp_path, data_dir):
+    """scripts/run_slice.sh: a sweep, its runs appended to the table, a RUN.md record; the same
+    slice again is refused and leaves the table as it was."""
+    table, runs = tmp_path / "table", tmp_path / "runs"
+    env = {**os.environ, "PYTHON": sys.executable, "SLICE_LAUNCHER": "basic",
+           "SLICE_ALLOW_DIRTY": "1", "DA_DATA_DIR": str(data_dir)}
+    command = ["bash", str(REPO / "scripts" / "run_slice.sh"), str(table), str(runs),
+               "source=bow_dvd", "target=bow_books", "encoder=mlp", "method=source_only",
+               "seed=0,1", "source.max_examples=200", "target.max_examples=200",
+               "trainer.max_epochs=1", "trainer.enable_progress_bar=false"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = read_runs(table / "results.csv")
+    assert sorted((r["method"], r["source"], r["target"], r["seed"]) for r in rows) == [
+        ("source_only", "bow_dvd", "bow_books", 0), ("source_only", "bow_dvd", "bow_books", 1)]
+    assert all(0.5 < r["metrics"]["test/target_acc"] <= 1 for r in rows)
+    record = (table / "RUN.md").read_text()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=REPO).stdout.strip()
+    assert f"commit `{commit}`" in record and "method=source_only seed=0,1" in record
+    assert "runs: 2 finished of 2 job dirs" in record
+    before = (table / "results.csv").read_bytes()
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode != 0 and "already" in again.stderr
+    assert (table / "results.csv").read_bytes() == before

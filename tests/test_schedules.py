@@ -52,3 +52,9 @@ def test_constant_schedule():
 def test_constant_rejects_negative(value):
     with pytest.raises(ValueError):
         Constant(value)
+
+
+def test_ganin_schedule_without_ramp_is_constant():
+    # gamma=None: the value from the first step (MCD's paper weight, conf/recipe/adda_digits/mcd.yaml)
+    s = GaninSchedule(value=0.7, gamma=None)
+    assert [s(p) for p in (0.0, 0.01, 0.5, 1.0)] == [0.7] * 4

@@ -15,6 +15,13 @@ this network with ``padding=0`` ('VALID'), no dropout at all and Glorot-uniform 
 biases (TF-slim's defaults; ``init="glorot"``): conv 5×5 20 → ReLU → pool → conv 5×5 50 → ReLU →
 pool → fc 500 → ReLU, then a linear 500 → 10 classifier (here the head). ReLU and max pooling
 commute, so conv → pool → ReLU computes the same function.
+
+MCD's digit generator (Saito et al., CVPR 2018; mil-tokyo/MCD_DA, ``classification/model/usps.py``,
+``Feature``) is this network with 32 and 48 channels, a ``BatchNorm2d`` after each convolution
+(``batch_norm=True``; conv → BN → ReLU → pool there, conv → BN → pool → ReLU here: the same
+function), no fully connected layer (``fc=False``: the 48·4·4 = 768 pooled maps are the features;
+MCD's three-layer classifier is the head) and inputs normalized as ``(x − 0.5) / 0.5``
+(``input_mean=0.5``, ``input_std=0.5``; the authors' ``transforms.Normalize``).
 """
 
 from __future__ import annotations
@@ -68,22 +75,35 @@ class LeNetEncoder(nn.Module):
         dropout: dropout on the output features.
         init: ``"torch"`` (PyTorch's default initialization) or ``"glorot"`` (Glorot-uniform
             weights, zero biases: TF-slim's default, used by ADDA's LeNet).
+        batch_norm: a ``BatchNorm2d`` after each convolution.
+        fc: the fully connected layer (+ ReLU, dropout); without it the flattened pooled maps are
+            the features and ``out_dim`` must equal their number.
+        input_mean, input_std: inputs are fed as ``(x − input_mean) / input_std``.
     """
 
     def __init__(self, in_dim: int | None = None, out_dim: int = 500,
                  in_shape: Sequence[int] | None = None, in_channels: int = 1,
                  channels: Sequence[int] = (20, 50), kernel_size: int = 5, padding: int = 0,
-                 dropout2d: float = 0.5, dropout: float = 0.0, init: str = "torch") -> None:
+                 dropout2d: float = 0.5, dropout: float = 0.0, init: str = "torch",
+                 batch_norm: bool = False, fc: bool = True, input_mean: float = 0.0,
+                 input_std: float = 1.0) -> None:
         super().__init__()
         if init not in INITS:
             raise ConfigError(f"encoder.model.init must be one of {list(INITS)}, got '{init}'")
+        if not input_std > 0:
+            raise ConfigError(f"encoder.model.input_std must be > 0, got {input_std}")
         self.in_shape = image_shape(in_dim, in_shape, in_channels)
         self.out_dim = int(out_dim)
+        self.input_mean, self.input_std = float(input_mean), float(input_std)
         c1, c2 = (int(c) for c in channels)
+
+        def norm(c: int) -> nn.Module:
+            return nn.BatchNorm2d(c) if batch_norm else nn.Identity()
+
         self.features = nn.Sequential(
-            nn.Conv2d(self.in_shape[0], c1, kernel_size, padding=padding),
+            nn.Conv2d(self.in_shape[0], c1, kernel_size, padding=padding), norm(c1),
             nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(c1, c2, kernel_size, padding=padding),
+            nn.Conv2d(c1, c2, kernel_size, padding=padding), norm(c2),
             nn.Dropout2d(dropout2d) if dropout2d > 0 else nn.Identity(),
             nn.MaxPool2d(2), nn.ReLU(), nn.Flatten())
         with torch.no_grad():
@@ -94,8 +114,14 @@ class LeNetEncoder(nn.Module):
                     f"images of shape {self.in_shape} are too small for two {kernel_size}x"
                     f"{kernel_size} convolutions with padding {padding} and 2x2 pooling; raise "
                     f"encoder.model.padding.") from exc
-        self.fc = nn.Sequential(nn.Linear(flat, self.out_dim), nn.ReLU(),
-                                nn.Dropout(dropout) if dropout > 0 else nn.Identity())
+        if fc:
+            self.fc = nn.Sequential(nn.Linear(flat, self.out_dim), nn.ReLU(),
+                                    nn.Dropout(dropout) if dropout > 0 else nn.Identity())
+        elif flat != self.out_dim:
+            raise ConfigError(f"without the fully connected layer (encoder.model.fc=false) the "
+                              f"features are the {flat} pooled values; set encoder.out_dim={flat}")
+        else:
+            self.fc = nn.Identity()
         if init == "glorot":
             for layer in self.modules():
                 if isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -104,4 +130,7 @@ class LeNetEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, c·h·w)`` or ``(batch, c, h, w)`` → ``(batch, out_dim)``."""
-        return self.fc(self.features(x.reshape(x.shape[0], *self.in_shape)))
+        x = x.reshape(x.shape[0], *self.in_shape)
+        if self.input_mean != 0.0 or self.input_std != 1.0:
+            x = (x - self.input_mean) / self.input_std
+        return self.fc(self.features(x))

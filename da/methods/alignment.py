@@ -51,6 +51,8 @@ class AlignmentModule(L.LightningModule):
         scheduler: optional partial LR scheduler, called with the optimizer.
         scheduler_interval: ``"epoch"`` or ``"step"``.
         head_hidden_dims: hidden sizes of the classifier head (``[]`` = linear head).
+        head_batch_norm: ``BatchNorm1d`` after each hidden layer of the head.
+        head_dropout: dropout before every linear layer of the head, the first included.
         encoder_lr_scale: the encoder's learning rate relative to the heads' (fine-tuning;
             :mod:`da.methods.param_groups`).
         alignment_lr_scale: the learning rate of the alignment loss's own parameters (DANN's
@@ -72,13 +74,16 @@ class AlignmentModule(L.LightningModule):
                  align_weight: Callable[[float], float] | None = None,
                  optimizer: Callable[..., torch.optim.Optimizer] | None = None,
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
-                 head_hidden_dims: Sequence[int] = (), encoder_lr_scale: float = 1.0,
+                 head_hidden_dims: Sequence[int] = (), head_batch_norm: bool = False,
+                 head_dropout: float = 0.0, encoder_lr_scale: float = 1.0,
                  alignment_lr_scale: float = 1.0, method: str = "custom",
                  gather: bool = False, target_loader: Iterable[Any] | None = None) -> None:
         super().__init__()
         self.encoder, self.alignment = encoder, alignment
         self.num_classes, self.target_loader = int(num_classes), target_loader
-        self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes)
+        self.head = mlp(encoder.out_dim, list(head_hidden_dims), num_classes,
+                        dropout=head_dropout, batch_norm=head_batch_norm,
+                        input_dropout=head_dropout)
         self.align_weight = align_weight or Constant(0.0 if alignment is None else 1.0)
         self.optimizer_factory = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
         self.scheduler_factory, self.scheduler_interval = scheduler, scheduler_interval

@@ -10,8 +10,10 @@ ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "gelu": 
 
 
 def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int | None = None,
-        activation: str = "relu", dropout: float = 0.0) -> nn.Sequential:
-    """``Linear → activation → dropout`` per hidden size, then an optional output ``Linear``.
+        activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
+        input_dropout: float = 0.0) -> nn.Sequential:
+    """``Linear → [BatchNorm1d →] activation → dropout`` per hidden size, then an optional output
+    ``Linear``.
 
     Args:
         in_dim: input size.
@@ -19,13 +21,19 @@ def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int | None = None,
         out_dim: size of a final linear layer without activation; ``None`` for none.
         activation: one of ``relu``, ``sigmoid``, ``tanh``, ``gelu``.
         dropout: dropout probability after each hidden activation.
+        batch_norm: a ``BatchNorm1d`` between each hidden ``Linear`` and its activation.
+        input_dropout: dropout probability on the input, before the first ``Linear`` (with
+            ``dropout`` equal to it, every ``Linear`` sees dropped-out inputs: MCD's classifier).
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation '{activation}'; choose one of {list(ACTIVATIONS)}")
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout > 0 else []
     width = in_dim
     for hidden in hidden_dims:
-        layers += [nn.Linear(width, hidden), ACTIVATIONS[activation]()]
+        layers.append(nn.Linear(width, hidden))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(hidden))
+        layers.append(ACTIVATIONS[activation]())
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = hidden

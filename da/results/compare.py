@@ -5,6 +5,7 @@ Usage::
     da-compare SWEEP_DIR [SWEEP_DIR ...] [--out DIR] [--metric test/target_acc]
     da-compare --wandb ENTITY/PROJECT [--group GROUP] --out DIR     # runs logged to W&B (online)
     da-compare --from-csv DIR/results.csv [--out DIR]   # redraw results.png from a results.csv
+    da-compare SWEEP_DIR [...] --append DIR/results.csv  # add a slice of runs to a results.csv
 
 Reads every job of the sweep dirs (``metrics.json`` + ``config.yaml``; see ``da-train -m``), or the
 runs of a W&B project through ``wandb.Api``, and prints a method × pair table of the metric's
@@ -13,7 +14,10 @@ mean ± std over seeds with a per-method average over the transfer pairs. Writes
 table and the sorted averages, see :mod:`da.results.plot`) into ``--out`` (default: the first
 SWEEP_DIR). ``--from-csv`` reads the runs back from a ``results.csv`` instead, prints the table and
 writes only ``results.png`` (default: beside the CSV): the CSV and ``results.md``, which da-bench
-extends with its reference row, stay as they are.
+extends with its reference row, stay as they are. ``--append`` grows one table across sessions:
+the runs of the SWEEP_DIRs are added to the rows of an existing ``results.csv`` (a run whose method,
+pair and seed is there already is an error: nothing is counted twice) and ``results.csv``,
+``results.md`` and ``results.png`` are written beside it.
 
 Nothing is dropped silently: a job that failed (a run dir with ``config.yaml`` or ``.hydra/`` but
 no ``metrics.json``, or a W&B run that did not finish) and a run without the metric are listed by
@@ -38,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group", help="with --wandb: only the runs of this W&B group")
     parser.add_argument("--from-csv", type=Path, metavar="CSV",
                         help="read the runs from a results.csv and redraw only results.png")
+    parser.add_argument("--append", type=Path, metavar="CSV",
+                        help="add the SWEEP_DIRs' runs to this results.csv (created if absent)")
     parser.add_argument("--out", type=Path,
                         help="output dir (default: the first SWEEP_DIR, or the CSV's dir)")
     parser.add_argument("--metric", default="test/target_acc")
@@ -47,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("give SWEEP_DIR(s), --wandb ENTITY/PROJECT or --from-csv CSV (one of them)")
     if args.from_csv and args.no_plot:
         parser.error("--from-csv only redraws results.png: it cannot go with --no-plot")
+    if args.append and not args.sweep_dirs:
+        parser.error("--append needs the SWEEP_DIR(s) whose runs it adds")
     if args.wandb and args.out is None:
         parser.error("--wandb needs --out DIR")
     return args
@@ -62,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = [Run(**r) for r in read_runs(args.from_csv)]
     else:
         runs = collect(args.sweep_dirs)
-    out = args.out or (args.from_csv.parent if args.from_csv else args.sweep_dirs[0])
+    if args.append:
+        runs = appended(args.append, runs)
+    csv_path = args.from_csv or args.append
+    out = args.out or (csv_path.parent if csv_path else args.sweep_dirs[0])
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(runs, args.metric)
     text = markdown(table)
@@ -75,6 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         written.append(out / "results.png")
     print(text + "\nwritten: " + (", ".join(map(str, written)) or "nothing"), flush=True)
     return 0 if table.cells else 1
+
+
+def appended(csv_path: Path, new: list[Run]) -> list[Run]:
+    """The runs of ``csv_path`` (none if it does not exist yet) followed by ``new``; a SystemExit
+    naming the run if one of ``new`` has the method, pair and seed of a run already there."""
+    old = [Run(**r) for r in read_runs(csv_path)] if csv_path.is_file() else []
+    def key(run: Run) -> tuple:
+        return run.method, run.source, run.target, str(run.seed)
+    seen = {key(run): run.name for run in old}
+    for run in new:
+        if key(run) in seen:
+            raise SystemExit(f"da-compare: error: {run.name} is in {csv_path} already (as "
+                             f"{seen[key(run)]}); remove that row to replace it")
+        seen[key(run)] = run.name
+    return old + new
 
 
 if __name__ == "__main__":

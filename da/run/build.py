@@ -133,6 +133,7 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         scheduler=build(cfg.scheduler, "scheduler"),
         scheduler_interval=cfg.scheduler_interval,
         head_hidden_dims=OmegaConf.to_container(cfg.head.hidden_dims, resolve=True),
+        head_batch_norm=cfg.head.batch_norm, head_dropout=cfg.head.dropout,
         encoder_lr_scale=cfg.encoder.lr_scale, alignment_lr_scale=cfg.method.alignment_lr_scale,
         method=cfg.method.name,
         target_loader=datamodule.loader("target_train", labels=False))  # inputs only (SHOT)

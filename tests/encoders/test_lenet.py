@@ -76,3 +76,26 @@ def test_lenet_adda_matches_addas_lenet(compose_cfg):
         bound = (6 / (fan_in + fan_out)) ** 0.5
         assert (layer.bias == 0).all() and layer.weight.abs().max() <= bound
         assert layer.weight.abs().max() > 0.9 * bound
+
+
+def test_lenet_without_fc_gives_the_pooled_maps_and_checks_out_dim():
+    # MCD's generator (fc=False): 48 x 4 x 4 pooled maps are the features
+    enc = LeNetEncoder(in_dim=28 * 28, out_dim=768, channels=(32, 48), fc=False, batch_norm=True,
+                       dropout2d=0.0)
+    x = torch.rand(5, 1, 28, 28)
+    assert enc(x).shape == (5, 768) and (enc(x) >= 0).all()
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in enc.modules()) == 2
+    with pytest.raises(ConfigError, match="encoder.out_dim=768"):
+        LeNetEncoder(in_dim=28 * 28, out_dim=500, channels=(32, 48), fc=False)
+
+
+def test_lenet_input_normalization():
+    torch.manual_seed(0)
+    enc = LeNetEncoder(in_dim=28 * 28, input_mean=0.5, input_std=0.5, dropout2d=0.0).eval()
+    plain = LeNetEncoder(in_dim=28 * 28, dropout2d=0.0).eval()
+    plain.load_state_dict(enc.state_dict())
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(enc(x), plain((x - 0.5) / 0.5))
+    assert not torch.allclose(enc(x), plain(x))
+    with pytest.raises(ConfigError, match="input_std"):
+        LeNetEncoder(in_dim=28 * 28, input_std=0.0)

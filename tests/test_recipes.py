@@ -1,0 +1,98 @@
+"""Paper protocols per method on a benchmark (conf/benchmark/, conf/recipe/<benchmark>/<method>.yaml,
+merged after the experiment by conf/train.yaml's defaults list)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from da.methods.alignment import AlignmentModule
+from da.schedules import GaninSchedule
+
+M2U = "experiment=mnist2000_to_usps1800"
+
+
+def _n(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_mcd_on_its_benchmark_gets_its_papers_protocol(compose_cfg):
+    cfg = compose_cfg([M2U, "method=mcd"])
+    assert cfg.encoder.name == "lenet_mcd" and cfg.encoder.out_dim == 768
+    assert list(cfg.encoder.model.channels) == [32, 48] and cfg.encoder.model.batch_norm
+    assert not cfg.encoder.model.fc
+    assert (cfg.encoder.model.input_mean, cfg.encoder.model.input_std) == (0.5, 0.5)
+    assert OmegaConf.to_container(cfg.head) == {"hidden_dims": [100, 100], "batch_norm": True,
+                                                "dropout": 0.5}
+    assert (cfg.optimizer.lr, cfg.optimizer.weight_decay) == (2e-4, 5e-4)
+    assert cfg.data.batch_size == 128 and cfg.method.module.num_k == 4
+    assert cfg.trainer.max_steps == 2800 * 7  # 200 epochs x 14 batches x (3 + num_k) steps
+    weight = instantiate(cfg.method.weight)
+    assert weight(0.0) == weight(1.0) == 1.0  # the paper's weight: no ramp
+
+
+def test_mcds_network_has_the_authors_parameter_count(compose_cfg):
+    # mil-tokyo/MCD_DA classification/model/usps.py on 1x28x28: Feature = conv1 (1*32*25 + 32)
+    # + bn1 (2*32) + conv2 (32*48*25 + 48) + bn2 (2*48); Predictor = fc1 (768*100 + 100) + bn
+    # (200) + fc2 (100*100 + 100) + bn (200) + fc3 (100*10 + 10) (its bn_fc3 is never used)
+    feature = 1 * 32 * 25 + 32 + 64 + 32 * 48 * 25 + 48 + 96
+    predictor = 768 * 100 + 100 + 200 + 100 * 100 + 100 + 200 + 100 * 10 + 10
+    cfg = compose_cfg([M2U, "method=mcd"])
+    encoder = instantiate(cfg.encoder.model, in_dim=28 * 28)
+    model = AlignmentModule(encoder, 10, head_hidden_dims=cfg.head.hidden_dims,
+                            head_batch_norm=cfg.head.batch_norm, head_dropout=cfg.head.dropout)
+    assert (_n(encoder), _n(model.head)) == (feature, predictor) == (39_440, 88_410)
+    assert encoder(torch.rand(4, 1, 28, 28)).shape == (4, 768)
+    dropouts = [m.p for m in model.head if isinstance(m, torch.nn.Dropout)]
+    assert dropouts == [0.5, 0.5, 0.5]  # before each of the three linear layers
+    assert isinstance(model.head[0], torch.nn.Dropout)
+
+
+@pytest.mark.parametrize("method,changed", [
+    ("dann", {"method.loss.hidden_dims": [500, 500], "method.loss.coeff.value": 1.0}),
+    ("adda", {"trainer.max_steps": 20000}),
+])
+def test_dann_and_adda_recipes_change_only_what_they_state(compose_cfg, method, changed):
+    with_recipe = OmegaConf.to_container(compose_cfg([M2U, f"method={method}"]))
+    without = OmegaConf.to_container(compose_cfg([M2U, f"method={method}", "benchmark=none"]))
+    for key, value in changed.items():
+        assert OmegaConf.select(OmegaConf.create(with_recipe), key) == value
+        assert OmegaConf.select(OmegaConf.create(without), key) != value
+        OmegaConf.update(cfg := OmegaConf.create(without), key, value)
+        without = OmegaConf.to_container(cfg)
+    assert with_recipe == without
+
+
+def test_source_only_recipe_keeps_the_experiment(compose_cfg):
+    # the experiment's settings are ADDA's source stage, the source-only protocol
+    assert (OmegaConf.to_container(compose_cfg([M2U, "method=source_only"]))
+            == OmegaConf.to_container(compose_cfg([M2U, "method=source_only", "benchmark=none"])))
+
+
+def test_no_recipe_outside_the_benchmark_or_for_other_methods(compose_cfg):
+    # MCD without the benchmark: da's own defaults (ramped weight, the run's encoder)
+    plain = compose_cfg(["source=mnist", "target=usps", "method=mcd"])
+    assert plain.encoder.name == "lenet" and plain.head.hidden_dims == []
+    assert isinstance(instantiate(plain.method.weight), GaninSchedule)
+    assert instantiate(plain.method.weight)(0.0) == 0.0
+    # a method whose paper does not run this benchmark: the experiment's settings, no error
+    coral = compose_cfg([M2U, "method=coral"])
+    assert coral.encoder.name == "lenet_adda" and coral.trainer.max_steps == 10000
+
+
+def test_the_applied_recipe_is_recorded_in_hydras_choices(tmp_path):
+    # .hydra/hydra.yaml of a run says which recipe file was merged
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from da.config.compose import CONFIG_DIR
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        for method, encoder in (("source_only", "lenet_adda"), ("mcd", "lenet_mcd")):
+            cfg = compose("train", [M2U, f"method={method}",
+                                    f"hydra.sweep.dir={tmp_path}"], return_hydra_config=True)
+            assert cfg.hydra.runtime.choices["recipe@_global_"] == f"adda_digits/{method}"
+            assert cfg.encoder.name == encoder
+    GlobalHydra.instance().clear()
