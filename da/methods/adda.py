@@ -14,10 +14,11 @@ Stage 2 (adversarial adaptation, Eq. 9-10), with a discriminator ``D`` on featur
     L_D = BCE(D(M_s(x_s)), 1) + BCE(D(M_t(x_t)), 0)     (D only)
     L_M = w(p) · BCE(D(M_t(x_t)), 1)                     (M_t only; the inverted-label GAN loss)
 
-Both gradients are taken at the same ``D`` and both optimizers step once per batch, as in the
-authors' ``tools/train_adda.py`` (one ``sess.run`` of both steps). ``w(p)`` is the method's
-``weight`` schedule (constant 1 = the paper). ``D`` and ``M_t`` have their own optimizer,
-``adversary_optimizer`` (the authors': Adam, lr 2e-4, β1 0.5); stage 1 uses the run's optimizer.
+Both gradients are taken at the same ``D`` and applied in one optimizer step per batch, as in
+the authors' ``tools/train_adda.py`` (one ``sess.run`` of both updates). ``w(p)`` is the method's
+``weight`` schedule (constant 1 = the paper). ``M_t`` and ``D`` are trained by one
+``adversary_optimizer`` over both (the authors': Adam, lr 2e-4, β1 0.5 for each; Adam's state is
+per parameter, so one optimizer over both is two); stage 1 uses the run's optimizer.
 
 Which encoder is which: ``encoder`` is the one that predicts on the target, trained as ``M_s``
 in stage 1 and continued as ``M_t`` after the switch (so ``M_t = M_s`` before it);
@@ -31,8 +32,9 @@ all three optimizers are in the checkpoint, so ``resume=true`` continues in the 
 in. Selection (``selection=<rule>``): every epoch is scored; an epoch before the switch is the
 source-only model (``M_t = M_s``), so a rule that picks one says ADDA did not help by its score
 (da's choice, as for any candidate). Sweeps: ``source_fraction`` is a fraction of each run's
-batches, so it scales with ``trainer.max_epochs``. ``global_step`` counts optimizer steps (1 per
-batch in stage 1, 2 in stage 2); ``progress()`` counts batches. Logged (``log_step``):
+batches, so it scales with ``trainer.max_epochs``. Each batch is one optimizer step in either
+stage, so ``global_step`` and ``trainer.max_steps`` count batches: ``max_steps=20000`` is 10,000
+source + 10,000 adaptation iterations with ``source_fraction=0.5``. Logged (``log_step``):
 ``train/loss_cls`` (stage 1), ``train/loss_align`` (``BCE(D(M_t(x_t)), 1)``, stage 2),
 ``train/align/loss_disc``, ``train/align/disc_acc``, ``train/align_weight``,
 ``train/align/stage``.
@@ -137,11 +139,11 @@ class ADDAModule(AlignmentModule):
         self.log_accuracy("source_acc", logits, y_s)
         return {"loss": loss.detach(), "loss_cls": loss.detach()}
 
-    def adversarial_step(self, x_s: Any, x_t: Any, weight: float, opt_map: Any,
-                         opt_disc: Any) -> dict[str, Any]:
-        """Stage 2: one step of ``D`` on ``L_D`` and one of ``M_t`` on ``w · L_M``, both
-        gradients at the same ``D``; ``M_s`` and ``C`` get none."""
-        self._zero(opt_map, opt_disc)
+    def adversarial_step(self, x_s: Any, x_t: Any, weight: float,
+                         opt_adv: Any) -> dict[str, Any]:
+        """Stage 2: ``M_t`` on ``w · L_M`` and ``D`` on ``L_D``, both gradients at the same ``D``,
+        applied by one step of ``opt_adv``; ``M_s`` and ``C`` get none."""
+        self._zero(opt_adv)
         self.source_encoder.eval()  # fixed: no batch-norm statistics or dropout drift
         with torch.no_grad():
             f_s = self.source_encoder(x_s)
@@ -149,14 +151,13 @@ class ADDAModule(AlignmentModule):
         loss_map = bce(self.discriminator(f_t), 1.0)  # inverted label: "source"
         self.check_finite(weight * loss_map, loss_align=loss_map)
         self.manual_backward(weight * loss_map)
-        opt_disc.zero_grad(set_to_none=True)  # L_M's gradient on D is never applied
+        self.discriminator.zero_grad(set_to_none=True)  # L_M's gradient on D is never applied
         d_s, d_t = self.discriminator(f_s), self.discriminator(f_t.detach())
         loss_disc = bce(d_s, 1.0) + bce(d_t, 0.0)
         self.check_finite(loss_disc, loss_disc=loss_disc)
-        self.manual_backward(loss_disc)
-        opt_disc.step()
-        opt_map.step()
-        self._zero(opt_map, opt_disc)
+        self.manual_backward(loss_disc)  # reaches D only: both feature batches are detached
+        opt_adv.step()
+        self._zero(opt_adv)
         hits = (d_s > 0).sum() + (d_t <= 0).sum()
         return {"loss": (weight * loss_map).detach(), "loss_align": loss_map.detach(),
                 "align/loss_disc": loss_disc.detach(),
@@ -165,13 +166,13 @@ class ADDAModule(AlignmentModule):
     # ------------------------------------------------------------------ Lightning hooks
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         (x_s, y_s), x_t = batch["source"], batch["target"]
-        opt_src, opt_map, opt_disc = self.optimizers()
+        opt_src, opt_adv = self.optimizers()
         progress = self.progress()  # in batches
         if not self.switched and progress >= self.source_fraction:
             self.switch()
         weight = self.align_weight(progress)
         if self.switched:
-            values = self.adversarial_step(x_s, x_t, weight, opt_map, opt_disc)
+            values = self.adversarial_step(x_s, x_t, weight, opt_adv)
         else:
             values = self.source_step(x_s, y_s, opt_src)
         values.update({"align_weight": weight, "align/stage": float(self.stage)})
@@ -184,7 +185,7 @@ class ADDAModule(AlignmentModule):
 
     def configure_optimizers(self) -> Any:
         # stage 1: M_s (pretrained part at encoder_lr_scale) and C with the run's optimizer;
-        # stage 2: M_t (same rule) and D, each with its own adversary optimizer
+        # stage 2: M_t (same rule) and D with one adversary optimizer
         scales = {pretrained_part(self.encoder): self.encoder_lr_scale}
         rest, *scaled = parameter_groups(self.encoder, scales)
         encoder_groups = [group for group in (*scaled, rest) if group["params"]]
@@ -192,7 +193,6 @@ class ADDAModule(AlignmentModule):
             raise ConfigError(f"method '{self.method}' (ADDA) needs a trainable encoder")
         opt_src = scaled_optimizer(self.optimizer_factory, parameter_groups(
             nn.ModuleList([self.encoder, self.head]), scales))
-        opt_map = scaled_optimizer(self.adversary_factory, encoder_groups)
-        opt_disc = scaled_optimizer(self.adversary_factory,
-                                    parameter_groups(self.discriminator, {}))
-        return [opt_src, opt_map, opt_disc]
+        opt_adv = scaled_optimizer(self.adversary_factory,
+                                   [*encoder_groups, *parameter_groups(self.discriminator, {})])
+        return [opt_src, opt_adv]

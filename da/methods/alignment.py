@@ -106,14 +106,35 @@ class AlignmentModule(L.LightningModule):
         """Class logits of encoder features (a subclass with other heads overrides this)."""
         return self.head(features)
 
+    #: optimizer steps that one training step takes (manual optimization; MCD: 3 + num_k), so
+    #: that ``trainer.max_steps``, which Lightning counts in optimizer steps, ends the run after
+    #: ``max_steps / optimizer_steps_per_batch`` batches for :meth:`progress` as well
+    optimizer_steps_per_batch = 1
+
+    def total_batches(self) -> int:
+        """The run's length in batches (``progress()`` = 1 at the end; LR schedules of progress).
+
+        Lightning's ``estimated_stepping_batches`` (batches per epoch × ``max_epochs``, capped at
+        ``max_steps``) counts optimizer steps; under manual optimization ``max_steps`` is turned
+        into batches with :attr:`optimizer_steps_per_batch`."""
+        trainer = self.trainer
+        estimate = trainer.estimated_stepping_batches
+        if self.automatic_optimization or trainer.max_steps == -1:
+            return max(1, int(estimate))
+        by_steps = math.ceil(trainer.max_steps / self.optimizer_steps_per_batch)
+        if trainer.max_epochs == -1 or not math.isfinite(trainer.num_training_batches):
+            return max(1, by_steps)
+        by_epochs = trainer.num_training_batches * max(trainer.max_epochs, 1)
+        return max(1, min(by_steps, int(by_epochs)))
+
     def on_train_start(self) -> None:
-        self._total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        self._total_steps = self.total_batches()
 
     def progress(self) -> float:
         """Training progress ``p = done / total ∈ [0, 1]`` read by every schedule; 0 outside a
         Trainer.
 
-        ``total`` is the run's ``trainer.estimated_stepping_batches``. ``done`` is
+        ``total`` is :meth:`total_batches`. ``done`` is
         ``global_step`` (optimizer steps) under automatic optimization, and the batches trained
         before the current one under manual optimization, where ``global_step`` counts every
         ``optimizer.step()`` (MCD: ``3 + num_k`` per batch). Valid anywhere in a training step.
@@ -287,6 +308,6 @@ class AlignmentModule(L.LightningModule):
     def make_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
         """The configured LR scheduler; one of training progress gets the run's total steps."""
         if needs_total_steps(self.scheduler_factory):
-            steps = self.trainer.estimated_stepping_batches if self._trainer is not None else 1
-            return self.scheduler_factory(optimizer, total_steps=max(1, int(steps)))
+            steps = self.total_batches() if self._trainer is not None else 1
+            return self.scheduler_factory(optimizer, total_steps=steps)
         return self.scheduler_factory(optimizer)

@@ -30,8 +30,9 @@ The training step is written with the step API of :class:`AlignmentModule` only
 ``train/align/discrepancy_generator`` (the discrepancy in the last step C); ``train/source_acc``
 (ensemble, step A) is counted exactly with ``log_accuracy``. Because each batch takes
 ``3 + num_k`` optimizer steps, Lightning's ``global_step`` (and ``train/steps``,
-``trainer.max_steps``) counts optimizer steps, not batches; training progress ``p``
-(``progress()`` under manual optimization) counts batches.
+``trainer.max_steps``) counts optimizer steps, not batches: ``trainer.max_steps=N`` trains
+``N / (3 + num_k)`` batches (``optimizer_steps_per_batch``), and training progress ``p``
+(``progress()``) runs from 0 to 1 over those batches.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class MCDModule(AlignmentModule):
         for module in self.head2.modules():  # an independent initialization of the second head
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:  # type: ignore[override]
+        """Steps A (2: generator and heads), B (1) and C (``num_k``)."""
+        return 3 + self.num_k
 
     # ------------------------------------------------------------------ predictions
     def head_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

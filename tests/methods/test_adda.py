@@ -49,11 +49,11 @@ def _np_bce(logits: np.ndarray, label: float) -> float:
 
 def _switched(**kwargs):
     model = _model(**kwargs)
-    opt_src, opt_map, opt_disc = model.configure_optimizers()
+    opt_src, opt_adv = model.configure_optimizers()
     x_s, y_s, x_t = _batch()
     model.source_step(x_s, y_s, opt_src)  # stage 1 trains the encoder away from its init
     model.switch()
-    return model, (opt_map, opt_disc), (x_s, y_s, x_t)
+    return model, opt_adv, (x_s, y_s, x_t)
 
 
 def test_switch_makes_an_exact_copy_and_stage_two():
@@ -67,7 +67,7 @@ def test_switch_makes_an_exact_copy_and_stage_two():
 
 def test_stage_one_trains_encoder_and_head_only():
     model = _model()
-    opt_src, _, _ = model.configure_optimizers()
+    opt_src, _ = model.configure_optimizers()
     enc, head, disc = (_snapshot(m) for m in (model.encoder, model.head, model.discriminator))
     x_s, y_s, _ = _batch()
     model.source_step(x_s, y_s, opt_src)
@@ -76,22 +76,22 @@ def test_stage_one_trains_encoder_and_head_only():
 
 
 def test_stage_two_leaves_source_encoder_and_head_bit_exact():
-    model, (opt_map, opt_disc), (x_s, _, x_t) = _switched()
+    model, opt_adv, (x_s, _, x_t) = _switched()
     m_s, head = _snapshot(model.source_encoder), _snapshot(model.head)
     m_t, disc = _snapshot(model.encoder), _snapshot(model.discriminator)
     for _ in range(3):
-        model.adversarial_step(x_s, x_t, 1.0, opt_map, opt_disc)
+        model.adversarial_step(x_s, x_t, 1.0, opt_adv)
     assert _same(m_s, model.source_encoder) and _same(head, model.head)
     assert not _same(m_t, model.encoder) and not _same(disc, model.discriminator)
     assert all(p.grad is None for p in model.parameters())
 
 
 def test_discriminator_loss_is_bce_source_one_target_zero():
-    model, (opt_map, opt_disc), (x_s, _, x_t) = _switched()
+    model, opt_adv, (x_s, _, x_t) = _switched()
     with torch.no_grad():
         d_s = model.discriminator(model.source_encoder(x_s)).numpy()
         d_t = model.discriminator(model.encoder(x_t)).numpy()
-    out = model.adversarial_step(x_s, x_t, 1.0, opt_map, opt_disc)
+    out = model.adversarial_step(x_s, x_t, 1.0, opt_adv)
     expected = _np_bce(d_s, 1.0) + _np_bce(d_t, 0.0)
     assert out["align/loss_disc"].item() == pytest.approx(expected, rel=1e-5)
     hits = (d_s > 0).sum() + (d_t <= 0).sum()
@@ -99,17 +99,18 @@ def test_discriminator_loss_is_bce_source_one_target_zero():
 
 
 def test_mapping_loss_uses_inverted_labels_and_moves_target_toward_source():
-    model, (opt_map, opt_disc), (x_s, _, x_t) = _switched()
+    model, opt_adv, (x_s, _, x_t) = _switched()
     with torch.no_grad():
         d_t = model.discriminator(model.encoder(x_t)).numpy()
-    out = model.adversarial_step(x_s, x_t, 1.0, opt_map, opt_disc)
+    out = model.adversarial_step(x_s, x_t, 1.0, opt_adv)
     assert out["loss_align"].item() == pytest.approx(_np_bce(d_t, 1.0), rel=1e-5)
     assert out["loss_align"].item() != pytest.approx(_np_bce(d_t, 0.0), rel=1e-3)
     # M_t alone against the old D: its step lowered BCE(D(M_t(x_t)), 1)
-    model2, (opt_map2, _), _ = _switched()
+    model2, _, _ = _switched()
     before = _snapshot(model2.discriminator)
-    frozen_disc = torch.optim.SGD(model2.discriminator.parameters(), lr=0.0)
-    model2.adversarial_step(x_s, x_t, 1.0, opt_map2, frozen_disc)
+    frozen_disc = torch.optim.SGD([{"params": model2.encoder.parameters(), "lr": 0.1},
+                                   {"params": model2.discriminator.parameters(), "lr": 0.0}])
+    model2.adversarial_step(x_s, x_t, 1.0, frozen_disc)
     assert _same(before, model2.discriminator)
     with torch.no_grad():
         after = model2.discriminator(model2.encoder(x_t)).numpy()
@@ -117,16 +118,16 @@ def test_mapping_loss_uses_inverted_labels_and_moves_target_toward_source():
 
 
 def test_weight_zero_leaves_target_encoder_unchanged():
-    model, (opt_map, opt_disc), (x_s, _, x_t) = _switched()
+    model, opt_adv, (x_s, _, x_t) = _switched()
     m_t = _snapshot(model.encoder)
-    model.adversarial_step(x_s, x_t, 0.0, opt_map, opt_disc)
+    model.adversarial_step(x_s, x_t, 0.0, opt_adv)
     assert _same(m_t, model.encoder)  # SGD without weight decay: zero gradient
 
 
 def test_predictions_target_from_m_t_source_from_m_s():
-    model, (opt_map, opt_disc), (x_s, _, x_t) = _switched()
+    model, opt_adv, (x_s, _, x_t) = _switched()
     for _ in range(3):
-        model.adversarial_step(x_s, x_t, 1.0, opt_map, opt_disc)
+        model.adversarial_step(x_s, x_t, 1.0, opt_adv)
     with torch.no_grad():
         torch.testing.assert_close(model(x_t), model.head(model.encoder(x_t)))
         torch.testing.assert_close(model.source_logits(x_s),
@@ -138,18 +139,20 @@ def test_predictions_target_from_m_t_source_from_m_s():
 
 def test_optimizers_split_the_parts():
     model = _model(encoder_lr_scale=0.5)
-    opt_src, opt_map, opt_disc = model.configure_optimizers()
+    opt_src, opt_adv = model.configure_optimizers()
 
-    def ids(opt):
-        return {id(p) for group in opt.param_groups for p in group["params"]}
+    def ids(groups):
+        return {id(p) for group in groups for p in group["params"]}
 
     enc = {id(p) for p in model.encoder.parameters()}
-    assert ids(opt_src) == enc | {id(p) for p in model.head.parameters()}
-    assert ids(opt_map) == enc and opt_map.param_groups[0]["lr"] == pytest.approx(0.05)
-    assert ids(opt_disc) == {id(p) for p in model.discriminator.parameters()}
-    default = ADDAModule(encoder=TinyEncoder(), num_classes=3).configure_optimizers()[2]
-    assert default.param_groups[0]["lr"] == pytest.approx(2e-4)
-    assert default.param_groups[0]["betas"] == (0.5, 0.999)
+    disc = {id(p) for p in model.discriminator.parameters()}
+    assert ids(opt_src.param_groups) == enc | {id(p) for p in model.head.parameters()}
+    map_group, disc_group = opt_adv.param_groups  # M_t at encoder_lr_scale, then D
+    assert ids([map_group]) == enc and map_group["lr"] == pytest.approx(0.05)
+    assert ids([disc_group]) == disc and disc_group["lr"] == pytest.approx(0.1)
+    default = ADDAModule(encoder=TinyEncoder(), num_classes=3).configure_optimizers()[1]
+    for group in default.param_groups:  # the authors' Adam for M_t and for D
+        assert group["lr"] == pytest.approx(2e-4) and group["betas"] == (0.5, 0.999)
 
 
 def test_rejects_a_loss_a_bad_fraction_and_a_scheduler():
@@ -185,7 +188,7 @@ def test_two_stages_in_a_trainer_and_a_stage_two_checkpoint(tmp_path):
     trainer = _trainer(tmp_path, 2)  # 2 epochs x 4 batches: the switch at batch 4
     trainer.fit(model, train_dataloaders=DataLoader(_Pairs(), batch_size=8))
     assert model.switched
-    assert trainer.global_step == 4 * 1 + 4 * 2  # optimizer steps: 1 per batch, then 2
+    assert trainer.global_step == 8  # one optimizer step per batch in both stages
     metrics = trainer.callback_metrics
     for key in ("train/loss_align", "train/align/loss_disc", "train/align/disc_acc"):
         assert math.isfinite(float(metrics[key])), key
@@ -201,3 +204,24 @@ def test_two_stages_in_a_trainer_and_a_stage_two_checkpoint(tmp_path):
         for a, b in zip(getattr(fresh, name).state_dict().values(),
                         getattr(model, name).state_dict().values()):
             assert torch.equal(a, b), name
+
+
+def test_max_steps_counts_batches_of_both_stages(tmp_path):
+    """trainer.max_steps=N is N batches: N/2 source + N/2 adaptation with source_fraction 0.5
+    (the recipe's 20,000 steps are ADDA's 10,000 + 10,000 iterations)."""
+    model = _model(source_fraction=0.5)
+    stages: list[int] = []
+    step = model.training_step
+
+    def recording_step(batch, batch_idx):
+        out = step(batch, batch_idx)
+        stages.append(int(model.stage))
+        return out
+
+    model.training_step = recording_step
+    trainer = L.Trainer(max_steps=10, max_epochs=-1, accelerator="cpu", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=str(tmp_path))
+    trainer.fit(model, train_dataloaders=DataLoader(_Pairs(), batch_size=8))
+    assert stages == [1] * 5 + [2] * 5 and trainer.global_step == 10
+

@@ -160,16 +160,26 @@ def test_training_step_in_a_trainer(tmp_path):
         def __getitem__(self, i):
             return {"source": (x_s[i], y_s[i]), "target": x_t[i]}
 
-    trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=str(tmp_path))
-    trainer.fit(model, train_dataloaders=DataLoader(Pairs(), batch_size=8))
+    def fit(**limits) -> L.Trainer:
+        seen.clear()
+        trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False,
+                            default_root_dir=str(tmp_path), **limits)
+        trainer.fit(model, train_dataloaders=DataLoader(Pairs(), batch_size=8))
+        return trainer
+
+    trainer = fit(max_epochs=2)
     metrics = trainer.callback_metrics
     for key in ("train/loss_cls", "train/loss_align", "train/align_weight",
                 "train/align/discrepancy_generator"):
         assert math.isfinite(float(metrics[key])), key
     assert trainer.global_step == 2 * 4 * (3 + 2)  # optimizer steps: 3 + num_k per batch
     assert seen == pytest.approx([i / 8 for i in range(8)])  # progress counts batches
+    # max_steps counts optimizer steps: 30 = 6 batches, over which progress runs from 0 to 1
+    model = _model(num_k=2, align_weight=lambda p: seen.append(p) or 1.0)
+    trainer = fit(max_steps=6 * (3 + 2), max_epochs=-1)
+    assert trainer.global_step == 30
+    assert seen == pytest.approx([i / 6 for i in range(6)])
 
 
 def test_build_model_uses_the_module_hook_and_fills_num_classes(compose_cfg):
