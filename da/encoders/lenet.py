@@ -97,13 +97,14 @@ class LeNetEncoder(nn.Module):
         self.input_mean, self.input_std = float(input_mean), float(input_std)
         c1, c2 = (int(c) for c in channels)
 
-        def norm(c: int) -> nn.Module:
-            return nn.BatchNorm2d(c) if batch_norm else nn.Identity()
+        def conv(c_in: int, c_out: int) -> list[nn.Module]:
+            # without batch norm no placeholder layer: the state-dict keys stay those of
+            # checkpoints written before batch_norm existed
+            layer = nn.Conv2d(c_in, c_out, kernel_size, padding=padding)
+            return [layer, nn.BatchNorm2d(c_out)] if batch_norm else [layer]
 
         self.features = nn.Sequential(
-            nn.Conv2d(self.in_shape[0], c1, kernel_size, padding=padding), norm(c1),
-            nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(c1, c2, kernel_size, padding=padding), norm(c2),
+            *conv(self.in_shape[0], c1), nn.MaxPool2d(2), nn.ReLU(), *conv(c1, c2),
             nn.Dropout2d(dropout2d) if dropout2d > 0 else nn.Identity(),
             nn.MaxPool2d(2), nn.ReLU(), nn.Flatten())
         with torch.no_grad():

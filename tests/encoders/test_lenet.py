@@ -99,3 +99,10 @@ def test_lenet_input_normalization():
     assert not torch.allclose(enc(x), plain(x))
     with pytest.raises(ConfigError, match="input_std"):
         LeNetEncoder(in_dim=28 * 28, input_std=0.0)
+
+
+def test_lenet_state_dict_keys_are_unchanged_without_batch_norm():
+    # checkpoints of runs before batch_norm existed keep loading (resume, step checkpoints)
+    keys = set(LeNetEncoder(in_dim=28 * 28, padding=0).state_dict())
+    assert keys == {"features.0.weight", "features.0.bias", "features.3.weight",
+                    "features.3.bias", "fc.0.weight", "fc.0.bias"}
