@@ -1,8 +1,11 @@
 """`DiagnosticsCallback`: proxy A-distance before and after training, and the t-SNE picture.
 
-- ``diag/a_distance_init``: at the start of fit, on the features of the initial encoder (kept
-  in checkpoints: a resumed run reports the value of its first start);
-- ``diag/a_distance``: at the end of test, i.e. on the **tested** model (the selected checkpoint);
+- ``diag/a_distance_init`` and ``diag/a_distance_svm_init``: at the start of fit, on the
+  features of the initial encoder (kept in checkpoints: a resumed run reports the values of its
+  first start);
+- ``diag/a_distance`` and ``diag/a_distance_svm``: at the end of test, i.e. on the **tested**
+  model (the selected checkpoint). ``_svm`` is Ganin et al.'s probe (a linear SVM on the raw
+  features), the other a standardized logistic regression (:mod:`da.selection.diagnostics`);
 - ``embedding.png`` in the run dir (and ``diag/embedding`` on W&B): t-SNE of the tested model's
   features.
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import lightning as L
 
-from da.selection.diagnostics import a_distance
+from da.selection.diagnostics import a_distance, a_distance_svm
 from da.selection.embedding import embedding_plot
 from da.selection.features import Outputs, collect, subset_index
 
@@ -51,12 +54,14 @@ class DiagnosticsCallback(L.Callback):
                                                              self.max_points, self.seed + i))
                 for i, part in enumerate(("source_train", "target_train"))}
 
-    def _distance(self, out: dict[str, Outputs], key: str) -> None:
-        try:
-            self.results[key] = a_distance(out["source_train"].features,
-                                           out["target_train"].features, seed=self.seed)
-        except ValueError as exc:
-            log.warning("%s not computed: %s", key, exc)
+    def _distance(self, out: dict[str, Outputs], suffix: str = "") -> None:
+        f_s, f_t = out["source_train"].features, out["target_train"].features
+        for key, probe in ((f"diag/a_distance{suffix}", a_distance),
+                           (f"diag/a_distance_svm{suffix}", a_distance_svm)):
+            try:
+                self.results[key] = probe(f_s, f_t, seed=self.seed)
+            except ValueError as exc:
+                log.warning("%s not computed: %s", key, exc)
 
     def state_dict(self) -> dict[str, dict[str, float]]:
         return {"results": dict(self.results)}  # a resumed run keeps diag/a_distance_init
@@ -68,14 +73,14 @@ class DiagnosticsCallback(L.Callback):
         if "diag/a_distance_init" in self.results:  # restored from a checkpoint (resume)
             return
         if self.a_distance and trainer.is_global_zero:
-            self._distance(self._outputs(trainer, pl_module), "diag/a_distance_init")
+            self._distance(self._outputs(trainer, pl_module), "_init")
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not (self.a_distance or self.embedding_plot) or not trainer.is_global_zero:
             return
         out = self._outputs(trainer, pl_module)
         if self.a_distance:
-            self._distance(out, "diag/a_distance")
+            self._distance(out)
         if self.embedding_plot:
             self._plot(trainer, out)
         self._log_wandb(trainer)

@@ -8,19 +8,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from da.selection.diagnostics import a_distance
+from da.selection.diagnostics import PAPER_C_GRID, a_distance, a_distance_svm
 from da.selection.embedding import embedding_plot
 from tests.helpers import PNG_SIGNATURE
 
 
-def test_a_distance_is_zero_for_identical_and_two_for_separable_domains():
+@pytest.mark.parametrize("probe", [a_distance, a_distance_svm])
+def test_a_distance_is_zero_for_identical_and_two_for_separable_domains(probe):
     rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(600, 10)), rng.normal(size=(600, 10))
-    assert a_distance(a, b) < 0.3
-    assert a_distance(a, a.copy()) < 0.3  # the very same points: no classifier can split them
-    assert a_distance(a, b + np.eye(10)[0] * 10) > 1.95
+    a, b = rng.normal(size=(300, 10)), rng.normal(size=(300, 10))
+    assert probe(a, b) < 0.3
+    assert probe(a, a.copy()) < 0.3  # the very same points: no classifier can split them
+    assert probe(a, b + np.eye(10)[0] * 10) > 1.95
     with pytest.raises(ValueError, match=">= 4"):
-        a_distance(a[:3], b)
+        probe(a[:3], b)
+
+
+def test_the_svm_probe_sees_a_shrunk_dimension_at_its_scale():
+    """An encoder that shrinks the one dimension telling the domains apart: the standardized
+    probe scales it back up (2.0), the paper's SVM on raw features sees it at the trained scale.
+    """
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 5)), rng.normal(size=(300, 5))
+    b[:, 0] += 10.0  # separable along dimension 0 ...
+    a[:, 0] *= 1e-7  # ... which the encoder shrinks to ~1e-6
+    b[:, 0] *= 1e-7
+    assert a_distance(a, b) > 1.95
+    assert a_distance_svm(a, b) < 0.3
+    assert PAPER_C_GRID[0] == pytest.approx(1e-5) and PAPER_C_GRID[-1] == pytest.approx(1e4)
+    # the same shift at full scale: the SVM separates it as well
+    b[:, 0] *= 1e7
+    a[:, 0] *= 1e7
+    assert a_distance_svm(a, b) > 1.95
 
 
 def colour_pixels(pixels: np.ndarray, colour: str, alpha: float = 0.6) -> int:

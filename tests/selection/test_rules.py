@@ -92,7 +92,9 @@ def test_selection_entropy_tests_the_chosen_checkpoint(data_dir, tmp_path, compo
     assert metrics["test/selected_by/entropy"] == 1 and metrics["selection/fallback"] == 0
     for name in V.MODES:
         assert f"select/{name}" in metrics, name
-    assert 0 <= metrics["diag/a_distance_init"] <= 2 and 0 <= metrics["diag/a_distance"] <= 2
+    for key in ("diag/a_distance_init", "diag/a_distance", "diag/a_distance_svm_init",
+                "diag/a_distance_svm"):
+        assert 0 <= metrics[key] <= 2, key
     epoch = int(metrics["selection/epoch"])
     assert (tmp_path / "checkpoints" / f"selected-entropy-epoch{epoch}.ckpt").is_file()
     with open(tmp_path / "csv" / "metrics.csv") as f:  # the tested model is that epoch's
