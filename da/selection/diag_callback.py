@@ -6,6 +6,10 @@
 - ``diag/a_distance`` and ``diag/a_distance_svm``: at the end of test, i.e. on the **tested**
   model (the selected checkpoint). ``_svm`` is Ganin et al.'s probe (a linear SVM on the raw
   features), the other a standardized logistic regression (:mod:`da.selection.diagnostics`);
+- ``diag/disc_acc_heldout`` (a method with a DANN discriminator): the trained discriminator's
+  domain accuracy on held-out features of the tested model in eval mode (the source validation
+  part and the target test part, inputs only; the mean of the two domains' accuracies), beside
+  ``train/align/disc_acc``, which is measured on training batches in train mode while training;
 - ``embedding.png`` in the run dir (and ``diag/embedding`` on W&B): t-SNE of the tested model's
   features.
 
@@ -19,7 +23,10 @@ import logging
 from pathlib import Path
 
 import lightning as L
+import numpy as np
+import torch
 
+from da.losses.dann import DANNLoss
 from da.selection.diagnostics import a_distance, a_distance_svm
 from da.selection.embedding import embedding_plot
 from da.selection.features import Outputs, collect, subset_index
@@ -81,9 +88,28 @@ class DiagnosticsCallback(L.Callback):
         out = self._outputs(trainer, pl_module)
         if self.a_distance:
             self._distance(out)
+            self._heldout_disc_acc(trainer, pl_module)
         if self.embedding_plot:
             self._plot(trainer, out)
         self._log_wandb(trainer)
+
+    def _heldout_disc_acc(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        loss = getattr(module, "alignment", None)
+        found = [m for m in (loss.modules() if loss is not None else []) if isinstance(m, DANNLoss)]
+        if not found:
+            return
+        dm, accuracies = trainer.datamodule, []
+        for i, (part, domain) in enumerate((("source_val", 0), ("target_test", 1))):
+            index = subset_index(len(dm.parts[part]), self.max_points, self.seed + 10 + i)
+            features = torch.as_tensor(collect(module, dm, part, index).features)
+            discriminator = found[0].discriminator
+            was_training = discriminator.training
+            discriminator.eval()
+            with torch.no_grad():
+                logits = discriminator(features.to(module.device)).squeeze(-1).cpu().numpy()
+            discriminator.train(was_training)
+            accuracies.append(float(np.mean((logits > 0) == bool(domain))))
+        self.results["diag/disc_acc_heldout"] = float(np.mean(accuracies))
 
     def _plot(self, trainer: L.Trainer, out: dict[str, Outputs]) -> None:
         src, tgt = out["source_train"], out["target_train"]

@@ -95,6 +95,7 @@ def test_selection_entropy_tests_the_chosen_checkpoint(data_dir, tmp_path, compo
     for key in ("diag/a_distance_init", "diag/a_distance", "diag/a_distance_svm_init",
                 "diag/a_distance_svm"):
         assert 0 <= metrics[key] <= 2, key
+    assert 0 <= metrics["diag/disc_acc_heldout"] <= 1  # DANN's discriminator, eval mode
     epoch = int(metrics["selection/epoch"])
     assert (tmp_path / "checkpoints" / f"selected-entropy-epoch{epoch}.ckpt").is_file()
     with open(tmp_path / "csv" / "metrics.csv") as f:  # the tested model is that epoch's
