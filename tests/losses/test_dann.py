@@ -4,6 +4,7 @@ features, the discriminator's own gradient, and the λ schedule (default: Ganin'
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -160,3 +161,27 @@ def test_dann_default_schedule_is_ganin():
     for p in (0.0, 0.25, 1.0):
         loss_fn(f_s=x, f_t=x, progress=p)
         assert loss_fn.diagnostics["grl_coeff"] == pytest.approx(GaninSchedule()(p), abs=1e-15)
+
+
+def test_dann_confusion_objective_gradients():
+    """objective=confusion: D's gradient is that of the plain domain BCE on detached features;
+    the encoder's is λ · d/df mean BCE(D(f), 1/2) (Tzeng et al. 2015), computed independently."""
+    torch.manual_seed(0)
+    f_s, f_t = torch.randn(5, 4, requires_grad=True), torch.randn(3, 4, requires_grad=True)
+    loss = DANNLoss(in_dim=4, hidden_dims=[6], objective="confusion",
+                    coeff=lambda p: 0.7)
+    loss(f_s=f_s, f_t=f_t).backward()
+    reference = copy.deepcopy(loss.discriminator)
+    for p in reference.parameters():
+        p.grad = None
+    x = torch.cat([f_s, f_t]).detach().requires_grad_(True)
+    domains = torch.cat([torch.zeros(5), torch.ones(3)])
+    F.binary_cross_entropy_with_logits(reference(x.detach()).squeeze(-1), domains).backward()
+    for mine, theirs in zip(loss.discriminator.parameters(), reference.parameters()):
+        torch.testing.assert_close(mine.grad, theirs.grad)  # nothing from the confusion term
+    confusion = F.binary_cross_entropy_with_logits(reference(x).squeeze(-1),
+                                                   torch.full((8,), 0.5))
+    (grad,) = torch.autograd.grad(0.7 * confusion, x)
+    torch.testing.assert_close(torch.cat([f_s.grad, f_t.grad]), grad)
+    with pytest.raises(ValueError, match="objective"):
+        DANNLoss(in_dim=4, objective="fool")
