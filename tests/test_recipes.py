@@ -96,3 +96,22 @@ def test_the_applied_recipe_is_recorded_in_hydras_choices(tmp_path):
             assert cfg.hydra.runtime.choices["recipe@_global_"] == f"adda_digits/{method}"
             assert cfg.encoder.name == encoder
     GlobalHydra.instance().clear()
+
+
+def test_each_job_of_a_sweep_trains_with_its_own_methods_recipe(data_dir, tmp_path):
+    """`da-train -m experiment=mnist2000_to_usps1800 method=source_only,mcd`: the source-only job
+    trains ADDA's LeNet, the MCD job MCD's network with its optimizer (a few steps each)."""
+    from tests.helpers import da_train
+    result = da_train(["-m", M2U, "method=source_only,mcd", "seed=0", "trainer.max_steps=14",
+                       "data.eval_batch_size=1024", "logger=none",
+                       f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = {OmegaConf.load(path).method.name: OmegaConf.load(path)
+            for path in (tmp_path / "sweep").glob("*/config.yaml")}
+    assert set(jobs) == {"source_only", "mcd"}
+    assert jobs["source_only"].encoder.name == "lenet_adda"
+    assert jobs["source_only"].optimizer.lr == 1e-3
+    assert jobs["mcd"].encoder.name == "lenet_mcd" and jobs["mcd"].optimizer.lr == 2e-4
+    assert jobs["mcd"].head.hidden_dims == [100, 100]
+    for name in jobs:
+        assert len(list((tmp_path / "sweep").glob(f"*{name}*/metrics.json"))) == 1
