@@ -53,6 +53,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     from da.selection.rules import choose_model, selection_metrics, selection_summary
 
     check_renamed_keys(cfg)  # e.g. an experiment file that sets a key of the old layout
+    provenance = run_provenance()  # at the start: the commit whose code this run imported
     output_dir.mkdir(parents=True, exist_ok=True)
     if launch_rank_zero():  # DDP: the ranks Lightning launches share the run dir (docs/MULTIGPU.md)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -77,7 +78,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
         encoder_info, device_memory(), selection_metrics(trainer, choice))
-    metrics.update(run_provenance(), **{"meta/encoder": cfg.encoder.name})  # what auto chose
+    metrics.update(provenance, **{"meta/encoder": cfg.encoder.name})  # what auto chose
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)

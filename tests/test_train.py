@@ -119,3 +119,22 @@ def test_wandb_offline_logger_writes_run_files(data_dir, tmp_path):
     (run,) = run_dirs(tmp_path)
     offline = list((run / "wandb").glob("offline-run-*/run-*.wandb"))
     assert offline, list(run.rglob("*"))
+
+
+def test_metrics_record_the_commit_of_the_runs_start(data_dir, tmp_path, compose_cfg,
+                                                     monkeypatch):
+    """A long run records the commit its code came from, not HEAD when it ended (a commit made
+    while it trained must not be credited with its numbers)."""
+    import lightning as L
+
+    from da.run import provenance
+    from da.train import train
+    trained = []  # HEAD "moves" once training has run
+    fit = L.Trainer.fit
+    monkeypatch.setattr(L.Trainer, "fit", lambda *a, **k: (fit(*a, **k), trained.append(1))[0])
+    monkeypatch.setattr(provenance, "git_commit",
+                        lambda *a, **k: "commit-at-end" if trained else "commit-at-start")
+    metrics = train(compose_cfg([*TINY, "method=source_only", "logger=csv"]), tmp_path)
+    assert metrics["meta/git_commit"] == "commit-at-start"
+    assert json.loads((tmp_path / "metrics.json").read_text())["meta/git_commit"] == \
+        "commit-at-start"
