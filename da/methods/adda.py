@@ -28,7 +28,7 @@ diagnostics (which call ``encoder`` and ``classify``) therefore use ``C(M_t(x))`
 validation (``val/source_acc``, ``val/source_loss``) uses ``C(M_s(x))`` (:meth:`source_logits`).
 
 Checkpoints and resume: the stage is the buffer ``stage`` (1 or 2) and ``M_s``, ``M_t``, ``D`` and
-all three optimizers are in the checkpoint, so ``resume=true`` continues in the stage it stopped
+both optimizers (stage 1's, and stage 2's over ``M_t`` and ``D``) are in the checkpoint, so ``resume=true`` continues in the stage it stopped
 in. Selection (``selection=<rule>``): every epoch is scored; an epoch before the switch is the
 source-only model (``M_t = M_s``), so a rule that picks one says ADDA did not help by its score
 (da's choice, as for any candidate). Sweeps: ``source_fraction`` is a fraction of each run's
@@ -72,7 +72,7 @@ class ADDAModule(AlignmentModule):
         source_fraction: the fraction of the run's batches spent in stage 1 (in ``(0, 1)``);
             the switch happens at the first batch with ``progress() >= source_fraction``.
         disc_hidden_dims: hidden sizes of the discriminator (ReLU), one output logit.
-        adversary_optimizer: partial optimizer of ``M_t`` and of ``D`` (one each).
+        adversary_optimizer: partial optimizer of stage 2, one over ``M_t`` and ``D``.
         *args, **kwargs: as for :class:`AlignmentModule`; ``alignment`` must be ``None``,
             ``align_weight`` scales ``L_M``.
     """

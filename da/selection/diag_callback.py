@@ -23,11 +23,9 @@ import logging
 from pathlib import Path
 
 import lightning as L
-import numpy as np
-import torch
 
 from da.losses.dann import DANNLoss
-from da.selection.diagnostics import a_distance, a_distance_svm
+from da.selection.diagnostics import a_distance, a_distance_svm, domain_accuracy
 from da.selection.embedding import embedding_plot
 from da.selection.features import Outputs, collect, subset_index
 
@@ -98,18 +96,13 @@ class DiagnosticsCallback(L.Callback):
         found = [m for m in (loss.modules() if loss is not None else []) if isinstance(m, DANNLoss)]
         if not found:
             return
-        dm, accuracies = trainer.datamodule, []
-        for i, (part, domain) in enumerate((("source_val", 0), ("target_test", 1))):
-            index = subset_index(len(dm.parts[part]), self.max_points, self.seed + 10 + i)
-            features = torch.as_tensor(collect(module, dm, part, index).features)
-            discriminator = found[0].discriminator
-            was_training = discriminator.training
-            discriminator.eval()
-            with torch.no_grad():
-                logits = discriminator(features.to(module.device)).squeeze(-1).cpu().numpy()
-            discriminator.train(was_training)
-            accuracies.append(float(np.mean((logits > 0) == bool(domain))))
-        self.results["diag/disc_acc_heldout"] = float(np.mean(accuracies))
+        dm = trainer.datamodule
+        source_val, target_test = (
+            collect(module, dm, part, subset_index(len(dm.parts[part]), self.max_points,
+                                                   self.seed + 10 + i)).features
+            for i, part in enumerate(("source_val", "target_test")))
+        self.results["diag/disc_acc_heldout"] = domain_accuracy(found[0].discriminator,
+                                                                source_val, target_test)
 
     def _plot(self, trainer: L.Trainer, out: dict[str, Outputs]) -> None:
         src, tgt = out["source_train"], out["target_train"]

@@ -18,6 +18,7 @@ on a stratified half and take the error ``ε`` on the other half:
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -99,3 +100,21 @@ def a_distance_svm(f_source: np.ndarray, f_target: np.ndarray, seed: int = 0,
         error = float(np.mean(svm.predict(x_eval) != y_eval))
         best = min(best, error, 1.0 - error)
     return _distance(best)
+
+
+def domain_accuracy(discriminator: torch.nn.Module, f_source: np.ndarray,
+                    f_target: np.ndarray) -> float:
+    """A domain discriminator's balanced accuracy in eval mode (DANN's convention: a logit
+    ``> 0`` says target): the mean of its accuracies on the source and on the target features.
+    The discriminator's train/eval mode is restored afterwards."""
+    was_training = discriminator.training
+    discriminator.eval()
+    device = next(discriminator.parameters()).device
+    accuracies = []
+    with torch.no_grad():
+        for features, is_target in ((f_source, False), (f_target, True)):
+            x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
+            logits = discriminator(x).squeeze(-1).cpu().numpy()
+            accuracies.append(float(np.mean((logits > 0) == is_target)))
+    discriminator.train(was_training)
+    return float(np.mean(accuracies))

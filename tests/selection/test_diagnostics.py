@@ -76,3 +76,20 @@ def test_embedding_plot_writes_a_valid_png(tmp_path: Path) -> None:
         assert colour_pixels(left, colour) > 200 and colour_pixels(right, colour) < 20, colour
     for colour in ("C2", "C3"):  # by class: neg, pos
         assert colour_pixels(right, colour) > 200 and colour_pixels(left, colour) < 20, colour
+
+
+def test_domain_accuracy_uses_danns_convention_and_restores_the_mode():
+    """diag/disc_acc_heldout: logit > 0 means target (DANNLoss labels source 0, target 1)."""
+    import torch
+
+    from da.selection.diagnostics import domain_accuracy
+    disc = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        disc.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        disc.bias.zero_()
+    source = np.array([[-1.0, 5.0], [-2.0, 0.0], [3.0, 1.0], [-0.5, 2.0]])  # 3 of 4 below 0
+    target = np.array([[1.0, 0.0], [2.0, 1.0]])                              # all above 0
+    disc.train()
+    assert domain_accuracy(disc, source, target) == pytest.approx((0.75 + 1.0) / 2)
+    assert domain_accuracy(disc, target, source) == pytest.approx((0.0 + 0.25) / 2)
+    assert disc.training
