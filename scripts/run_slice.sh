@@ -19,8 +19,17 @@ runs="${2:?usage: scripts/run_slice.sh TABLE_DIR RUNS_DIR OVERRIDE...}"
 shift 2
 [ $# -gt 0 ] || { echo "run_slice: give the sweep's overrides (experiment=... method=... seed=...)" >&2; exit 2; }
 repo="$(cd "$(dirname "$0")/.." && pwd)"
+mkdir -p "$table" "$runs"
+table_abs="$(cd "$table" && pwd)"
+# The table's own files grow slice by slice (uncommitted between slices of one session); any
+# other uncommitted change could alter the training code, so it needs SLICE_ALLOW_DIRTY=1.
+keep=()
+case "$table_abs/" in
+  "$repo"/*) keep=(":(exclude)$table_abs/results.csv" ":(exclude)$table_abs/results.md"
+                   ":(exclude)$table_abs/RUN.md") ;;
+esac
 dirty=""
-if ! git -C "$repo" diff --quiet HEAD; then
+if ! git -C "$repo" diff --quiet HEAD -- "$repo" "${keep[@]}"; then
   if [ "${SLICE_ALLOW_DIRTY:-0}" != 1 ]; then
     echo "run_slice: the working tree has uncommitted changes; a table slice runs from a clean commit" >&2
     exit 2
@@ -28,7 +37,6 @@ if ! git -C "$repo" diff --quiet HEAD; then
   dirty=" **with uncommitted changes**"
 fi
 py="${PYTHON:-python}"   # the Python that has da installed (da-train = $py -m da.train)
-mkdir -p "$table" "$runs"
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" WANDB_MODE="${WANDB_MODE:-offline}"
 slice="$(cd "$runs" && pwd)/slice-$(date -u +%Y%m%d-%H%M%S)"
 commit="$(git -C "$repo" rev-parse HEAD)"

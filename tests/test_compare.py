@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -345,3 +346,37 @@ def test_run_slice_script_adds_a_slice_and_its_record(tmp_path, data_dir):
     again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode != 0 and "already" in again.stderr
     assert (table / "results.csv").read_bytes() == before
+
+
+def test_run_slice_allows_only_its_tables_own_files_uncommitted(tmp_path):
+    """Slices of one session append to the table between commits: run_slice.sh accepts an
+    uncommitted results.csv / results.md / RUN.md of its table, and refuses any other change
+    (it could alter the training code). Python is a stub here: only the check is tested."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "run_slice.sh", repo / "scripts" / "run_slice.sh")
+    table = repo / "experiments" / "table"
+    table.mkdir(parents=True)
+    (table / "results.csv").write_text("method,seed\n")
+    (repo / "code.py").write_text("x = 1\n")
+    stub = tmp_path / "python"
+    stub.write_text("#!/usr/bin/env bash\necho stub\n")
+    stub.chmod(0o755)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "table"]):
+        subprocess.run(git + args, cwd=repo, check=True)
+    env = {**os.environ, "PYTHON": str(stub)}
+    env.pop("SLICE_ALLOW_DIRTY", None)
+
+    def slice_():
+        return subprocess.run(["bash", "scripts/run_slice.sh", "experiments/table",
+                               str(tmp_path / "runs"), "method=dann"], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    (table / "results.csv").write_text("method,seed\ndann,0\n")  # a previous slice's rows
+    done = slice_()
+    assert done.returncode == 0, done.stderr
+    assert "uncommitted" not in (table / "RUN.md").read_text()
+    (repo / "code.py").write_text("x = 2\n")  # a change to the code
+    refused = slice_()
+    assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
