@@ -380,3 +380,32 @@ def test_run_slice_allows_only_its_tables_own_files_uncommitted(tmp_path):
     (repo / "code.py").write_text("x = 2\n")  # a change to the code
     refused = slice_()
     assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
+
+
+def test_collapses_are_marked_in_the_table(tmp_path, capsys):
+    """Issue #26's collapse: `†` where a run's select/prior_kl > 0.05 (the label-free guard),
+    `↓` where the mean accuracy is > 3 points below source_only's on the pair; cells without
+    prior_kl are not judged by the guard, and the notes name the drops the guard missed."""
+    pair, other = ("bow_dvd", "bow_books"), ("bow_kitchen", "bow_books")
+    runs = [("source_only", pair, 0.75, 0.01), ("source_only", other, 0.70, None),
+            ("mcd", pair, 0.60, 0.30),    # collapsed to one class: both marks
+            ("mcc", pair, 0.71, 0.02),    # 4 points lower, class mix kept: ↓ only
+            ("mmd", pair, 0.72, 0.06),    # within 3 points, guard fires: † only
+            ("bnm", pair, 0.73, 0.04),    # 2 points lower, guard quiet: no mark
+            ("dann", other, 0.60, None)]  # no prior_kl logged: ↓, not judged by the guard
+    for num, (method, (source, target), acc, kl) in enumerate(runs):
+        metrics = {"test/target_acc": acc} | ({} if kl is None else {"select/prior_kl": kl})
+        make_run(tmp_path, num, method, source, target, 0, metrics)
+    assert compare.main([str(tmp_path), "--no-plot"]) == 0
+    text = capsys.readouterr().out
+    assert row_of(text, "mcd")[1] == "60.0 ± 0.0 †↓"
+    assert row_of(text, "mcc")[1] == "71.0 ± 0.0 ↓"
+    assert row_of(text, "mmd")[1] == "72.0 ± 0.0 †"
+    assert row_of(text, "bnm")[1] == "73.0 ± 0.0"
+    assert row_of(text, "dann")[2] == "60.0 ± 0.0 ↓"
+    assert row_of(text, "source_only")[1:3] == ["75.0 ± 0.0", "70.0 ± 0.0"]
+    assert "2 of the 5 cells with it logged are flagged; 2 cells without it" in text
+    (missed,) = [ln for ln in text.splitlines() if ln.startswith("↓")]
+    assert "(3 cells;" in missed
+    assert "Not flagged by the guard: mcc / bow_dvd → bow_books" in missed
+    assert "dann" not in missed  # it was not judged, so not "missed"

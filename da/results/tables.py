@@ -3,6 +3,12 @@ identity and final metrics, read from its run dir by :func:`collect`) and a :cla
 metric's mean ± std over seeds per method × transfer pair, :func:`build_table`), with its
 Markdown form (:func:`markdown`). Same-domain pairs are marked *in-domain* and left out of the
 averages.
+
+Collapses (issue #26) are marked in the Markdown table: ``†`` where a run of the cell ended with
+``select/prior_kl`` above :data:`~da.selection.validators.MAX_PRIOR_KL` (the label-free collapse
+guard: its target predictions' class mix is far from the source's; logged with validators on),
+and, for an accuracy, ``↓`` where the cell's mean is more than :data:`COLLAPSE_POINTS` below
+``source_only``'s on the same pair (a reading of the test labels: a report, never a selection).
 """
 
 from __future__ import annotations
@@ -15,6 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from da.selection.validators import MAX_PRIOR_KL
+
+#: A method's cell this many points below source-only's on the same pair is a collapse (``↓``).
+COLLAPSE_POINTS = 3.0
+#: The label-free guard's metric (``†`` above MAX_PRIOR_KL).
+GUARD_METRIC = "select/prior_kl"
 
 #: Sub-directories of a run dir that never hold another run.
 _NOT_RUNS = {".hydra", ".submitit", "wandb", "csv", "checkpoints"}
@@ -100,6 +113,8 @@ class Table:
     failed: list[str]
     missing: list[str]
     repeated: list[str] = field(default_factory=list)  # cells with several runs per seed
+    #: the largest ``select/prior_kl`` of each cell's runs (cells whose runs logged it)
+    guard: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def percent(self) -> bool:
@@ -108,6 +123,16 @@ class Table:
     def cell(self, method: str, pair: str) -> tuple[float, float, int] | None:
         values = self.cells.get((method, pair))
         return (*mean_std(values, self.percent), len(values)) if values else None
+
+    def flagged(self, method: str, pair: str) -> bool:
+        """The collapse guard fired: a run of the cell has ``select/prior_kl`` > MAX_PRIOR_KL."""
+        return self.guard.get((method, pair), 0.0) > MAX_PRIOR_KL
+
+    def below_source_only(self, method: str, pair: str) -> bool:
+        """An accuracy cell more than COLLAPSE_POINTS below source_only's on the same pair."""
+        mine, reference = self.cell(method, pair), self.cell("source_only", pair)
+        return (self.percent and method != "source_only" and mine is not None
+                and reference is not None and mine[0] < reference[0] - COLLAPSE_POINTS)
 
     def coverage(self, method: str) -> tuple[int, int]:
         """(transfer pairs with a value for ``method``, transfer pairs in the table)."""
@@ -125,6 +150,7 @@ def build_table(runs: list[Run], metric: str) -> Table:
     """Group finished runs having ``metric`` by (method, pair); list the others by name."""
     cells: dict[tuple[str, str], list[float]] = defaultdict(list)
     seeds: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    guard: dict[tuple[str, str], float] = {}
     failed, missing = [], []
     for run in runs:
         value = run.metrics.get(metric)
@@ -135,11 +161,14 @@ def build_table(runs: list[Run], metric: str) -> Table:
         else:
             cells[(run.method, run.pair)].append(float(value))
             seeds[(run.method, run.pair)].append(run.seed)
+            if run.metrics.get(GUARD_METRIC) is not None:
+                key, kl = (run.method, run.pair), float(run.metrics[GUARD_METRIC])
+                guard[key] = max(kl, guard.get(key, kl))
     methods = sorted({m for m, _ in cells})
     pairs = sorted({p for _, p in cells}, key=lambda p: ("(in-domain)" in p, p))
     repeated = [f"{m} / {p} ({len(s)} runs, {len(set(map(str, s)))} seeds)"
                 for (m, p), s in sorted(seeds.items()) if len(set(map(str, s))) < len(s)]
-    return Table(metric, dict(cells), methods, pairs, failed, missing, repeated)
+    return Table(metric, dict(cells), methods, pairs, failed, missing, repeated, guard)
 
 
 def markdown(table: Table) -> str:
@@ -157,7 +186,10 @@ def markdown(table: Table) -> str:
         for pair in table.pairs:
             c = table.cell(method, pair)
             n = "" if same_n else f" (n={c[2]})" if c else ""
-            cells.append(f"{c[0]:{fmt}} ± {c[1]:{fmt}}{n}" if c else "–")
+            marks = ("†" if table.flagged(method, pair) else "") + (
+                "↓" if table.below_source_only(method, pair) else "")
+            cells.append(f"{c[0]:{fmt}} ± {c[1]:{fmt}}{n}{' ' + marks if marks else ''}"
+                         if c else "–")
         avg, (have, total) = table.average(method), table.coverage(method)
         partial = f" ({have}/{total} pairs)" if have < total else ""
         lines.append(f"| {method} | " + " | ".join(cells)
@@ -165,6 +197,7 @@ def markdown(table: Table) -> str:
     used = sum(len(v) for v in table.cells.values())
     lines.append(f"\n{used} runs in the table; average = mean over transfer pairs of the "
                  "per-pair means (in-domain pairs excluded).")
+    lines += _collapse_notes(table)
     if table.failed:
         lines.append(f"\nFAILED runs ({len(table.failed)}, no metrics.json / not finished): "
                      + ", ".join(table.failed))
@@ -176,3 +209,27 @@ def markdown(table: Table) -> str:
         lines.append(f"\nRuns without `{table.metric}` ({len(table.missing)}): "
                      + ", ".join(table.missing))
     return "\n".join(lines) + "\n"
+
+
+def _collapse_notes(table: Table) -> list[str]:
+    """The footnotes of the ``†`` and ``↓`` marks, and how many cells the guard could judge."""
+    keys = [(m, p) for m in table.methods for p in table.pairs if (m, p) in table.cells]
+    flagged = [k for k in keys if table.flagged(*k)]
+    below = [k for k in keys if table.below_source_only(*k)]
+    notes = []
+    if table.guard:
+        notes.append(f"\n† collapse guard: a run of the cell ended with `{GUARD_METRIC}` > "
+                     f"{MAX_PRIOR_KL} (target predictions' class mix far from the source's; "
+                     f"label-free). {len(flagged)} of the {len(table.guard)} cells with it "
+                     f"logged are flagged" + (f"; {len(keys) - len(table.guard)} cells without "
+                                             f"it (validators off) are not judged." if
+                                             len(table.guard) < len(keys) else "."))
+    if below:
+        unflagged = [f"{m} / {p}" for m, p in below
+                     if (m, p) in table.guard and not table.flagged(m, p)]
+        cells = f"{len(below)} cell" + ("" if len(below) == 1 else "s")
+        notes.append(f"\n↓ more than {COLLAPSE_POINTS:g} points below source_only on the pair "
+                     f"({cells}; read from the test labels, a report, not a selection)"
+                     + (f". Not flagged by the guard: {', '.join(unflagged)}" if unflagged
+                        else "") + ".")
+    return notes

@@ -46,13 +46,11 @@ import yaml
 
 from da.results.tables import collect
 from da.run.provenance import REPO, git_commit, machine
-from da.selection.validators import MODES
+from da.selection.validators import MAX_PRIOR_KL, MODES
 
 #: Overrides that identify a job's pair and seed rather than its setting.
 _NOT_SETTING = ("source=", "target=", "seed=", "validators.enabled=", "hydra/launcher=",
                 "++trainer.check_val_every_n_epoch=")
-#: Default of ``--max-prior-kl``: KL(0.5, 0.5 ‖ 0.65, 0.35) = 0.046, rounded up.
-MAX_PRIOR_KL = 0.05
 #: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
 _LAST_EPOCH_ONLY = "++trainer.check_val_every_n_epoch=${trainer.max_epochs}"
 

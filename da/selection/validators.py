@@ -140,6 +140,11 @@ def snd(logits: np.ndarray, tau: float = 0.05) -> float:
     return _finite(float(ent.mean()), "snd")
 
 
+#: The collapse guard's threshold on ``prior_kl`` (``da-tune --max-prior-kl``, the ``†`` of
+#: ``da-compare`` tables): KL(0.5, 0.5 ‖ 0.65, 0.35) = 0.046, rounded up.
+MAX_PRIOR_KL = 0.05
+
+
 def prior_kl(target_logits: np.ndarray, source_labels: np.ndarray, floor: float = 1e-12) -> float:
     """Class-collapse guard: KL divergence from the source class prior to the mean target
     prediction, **lower is better** (0 when the target predictions keep the source proportions):
