@@ -50,19 +50,23 @@ def collect(module: Any, datamodule: DomainPairDataModule, part: str, index: np.
 
     The module is put in eval mode for the pass and restored afterwards; the labels are those
     stored with the part (for the target training part they are never used for selection).
+    The global CPU random state is restored too: a DataLoader draws its base seed from it, so
+    without that, turning validators or diagnostics on would change the dropout masks and
+    batches of the training that follows.
     """
     check_module(module)
     was_training = module.training
     module.eval()
     feats, logits, labels = [], [], []
     try:
-        loader = datamodule.loader(part, index=index,
-                                   batch_size=max(batch_size, datamodule.batch_size))
-        for x, y in loader:
-            f = module.encoder(move_data_to_device(x, module.device))
-            feats.append(f.float().cpu())
-            logits.append(module.classify(f).float().cpu())
-            labels.append(y)
+        with torch.random.fork_rng(devices=[]):
+            loader = datamodule.loader(part, index=index,
+                                       batch_size=max(batch_size, datamodule.batch_size))
+            for x, y in loader:
+                f = module.encoder(move_data_to_device(x, module.device))
+                feats.append(f.float().cpu())
+                logits.append(module.classify(f).float().cpu())
+                labels.append(y)
     finally:
         module.train(was_training)
     if not labels:
