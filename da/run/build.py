@@ -28,6 +28,7 @@ from da.encoders.vectors import vector_pipeline
 from da.errors import ConfigError
 from da.config.instantiate import build
 from da.methods.alignment import AlignmentModule
+from da.run.progress import EpochLog, bar_wanted
 from da.selection.rules import selection_callbacks
 from da.run.resume import StepSeed
 
@@ -186,13 +187,19 @@ def build_trainer(cfg: DictConfig, output_dir: Path, loggers: list[Any]) -> L.Tr
     """
     callbacks = [build(node, f"callbacks.{name}") for name, node in (cfg.callbacks or {}).items()
                  if node is not None]
-    if not cfg.trainer.enable_progress_bar:  # the switch wins over callbacks.progress_bar
+    try:  # auto: a bar on a terminal; one line per epoch where output goes to a file
+        bar = bar_wanted(cfg.trainer.enable_progress_bar)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if not bar:  # the switch wins over callbacks.progress_bar
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+        if str(cfg.trainer.enable_progress_bar).lower() == "auto":
+            callbacks.append(EpochLog())
     callbacks += selection_callbacks(cfg, output_dir)  # select/*, diag/*, selection=<rule>
     callbacks.append(StepSeed(cfg.seed))  # resumed runs repeat the random draws (da/run/resume.py)
     try:
         trainer = build(cfg.trainer, "trainer", default_root_dir=str(output_dir),
-                        logger=loggers or False, callbacks=callbacks)
+                        logger=loggers or False, callbacks=callbacks, enable_progress_bar=bar)
     except ConfigError as exc:
         cause = exc.__cause__.__cause__ if isinstance(exc.__cause__, InstantiationException) \
             else None
