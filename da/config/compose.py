@@ -23,12 +23,13 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from da.config.auto_encoder import encoder_for, is_encoder_key, key_message, register_resolver
 from da.config.checks import prepare_config
 from da.config.domain_groups import register_domain_groups, register_searchpath_domains
 from da.config.renamed import check_renamed
+from da.data.files import file_stem
 from da.encoders.inputs import AUTO_ENCODERS
 from da.errors import ConfigError
 
@@ -36,6 +37,19 @@ from da.errors import ConfigError
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 register_resolver()  # conf/train.yaml's defaults list calls it while Hydra composes
+
+
+def _file_domain_name(fallback: str, *, _parent_: DictConfig) -> str:
+    """``${da_file_stem:file}`` in conf/domain/file.yaml: the stem of the node's ``path``, or
+    ``fallback`` while the path is still missing (``???``), so that composing (run_name, run
+    dir) works and the run stops later on the missing path with da's own message."""
+    if OmegaConf.is_missing(_parent_, "path") or _parent_.get("path") is None:
+        return fallback
+    return file_stem(_parent_.path)
+
+
+if not OmegaConf.has_resolver("da_file_stem"):  # a file domain's default name (conf/domain)
+    OmegaConf.register_new_resolver("da_file_stem", _file_domain_name)
 register_domain_groups(CONFIG_DIR)  # source=<d> and target=<d> for each conf/domain/<d>.yaml
 
 

@@ -29,6 +29,22 @@ from da.errors import DataError
 _INT = re.compile(r"^[+-]?\d+$")
 
 
+#: Suffixes dropped from a file's name to give its domain name (``reviews.csv.gz`` → ``reviews``).
+_DATA_SUFFIXES = (".gz", ".csv", ".tsv", ".jsonl", ".json", ".npz", ".txt")
+
+
+def file_stem(path: str | os.PathLike) -> str:
+    """A file domain's default name: the file name without its data suffixes
+    (``data/amazon_books.csv.gz`` → ``amazon_books``), so that two files are two domains in run
+    names, W&B tags and ``da-compare`` tables (``${da_file_stem:file}`` in conf/domain/file.yaml)."""
+    name = Path(str(path)).name
+    while True:
+        suffix = next((s for s in _DATA_SUFFIXES if name.lower().endswith(s)), None)
+        if suffix is None or len(name) == len(suffix):
+            return name
+        name = name[: -len(suffix)]
+
+
 def find_file(path: str | os.PathLike, data_dir: str | os.PathLike | None, domain: str) -> Path:
     """``path`` as given (relative to the working directory), else relative to ``data_dir``."""
     given = Path(path).expanduser()
@@ -95,7 +111,7 @@ class _FileDomain(DomainSource):
     def __init__(self, path: str, label_column: str = "label", split_column: str | None = None,
                  name: str | None = None, classes: Sequence[Any] | None = None,
                  label_map: Mapping[Any, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(name or Path(str(path)).stem, **kwargs)
+        super().__init__(name or file_stem(path), **kwargs)
         self.path, self.label_column, self.split_column = str(path), label_column, split_column
         self.classes = None if classes is None else list(classes)
         self.label_map = None if label_map is None else dict(label_map)

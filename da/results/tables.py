@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from da.data.files import file_stem
 from da.selection.validators import MAX_PRIOR_KL
 
 #: A method's cell this many points below source-only's on the same pair is a collapse (``↓``).
@@ -71,7 +72,12 @@ def _read_config(run_dir: Path) -> dict:
 
 def _name(config: dict, group: str) -> str:
     node = config.get(group)
-    return str(node.get("name")) if isinstance(node, dict) else "?"
+    if not isinstance(node, dict):
+        return "?"
+    name = str(node.get("name"))
+    if name.startswith("${da_file_stem:") and node.get("path") not in (None, "???"):
+        return file_stem(node["path"])  # Hydra's unresolved copy (a run that failed early)
+    return name
 
 
 def load_run(run_dir: Path, root: Path) -> Run:

@@ -57,7 +57,7 @@ def test_text_file_formats_read_alike(tmp_path, name):
     rows[3]["text"] = 'a "quoted", comma\tand tab'  # CSV/TSV quoting round trip
     data = TextFile(str(write_table(tmp_path / name, rows))).load()
     assert data.modality == "text" and data.classes == ["negative", "positive"]
-    assert data.name == "r" + ("" if not name.endswith(".gz") else "." + name.split(".")[1])
+    assert data.name == "r"  # the stem without data suffixes, .gz included
     assert len(data.train) == 28 and len(data.test) == 12  # seeded stratified 70/30
     texts = {r["text"]: r["label"] for r in rows}
     for split in (data.train, data.test):
@@ -252,7 +252,7 @@ def test_features_domains_train_in_process(tmp_path, compose_cfg):
                        f"target.path={tmp_path / 'b.npz'}", "target.name=b", "encoder=mlp",
                        "method=coral", "trainer.max_epochs=3", "trainer.enable_progress_bar=false",
                        "logger=none", "callbacks=none"])
-    assert cfg.run_name == "coral-features_to_b-s0"
+    assert cfg.run_name == "coral-a_to_b-s0"  # the file's stem; target.name=b as given
     metrics = train(cfg, tmp_path / "run")
     majority = majority_rate(cfg)  # balanced: 0.5 (measured: 0.70)
     assert metrics["test/target_acc"] >= majority + 0.1, (metrics["test/target_acc"], majority)
@@ -293,11 +293,11 @@ def test_numeric_labels_pair_with_a_sentiment_source(data_dir, tmp_path, mapping
     if mapping is None:
         assert result.returncode == 2
         assert "label sets differ: source 'uci_yelp' has ['negative', 'positive'], target " \
-               "'file' has ['0', '1']" in result.stderr
+               "'t' has ['0', '1']" in result.stderr
         assert "label_map={0:negative,1:positive}" in result.stderr
         return
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "[da] dann-uci_yelp_to_file-s0" in result.stdout
+    assert "[da] dann-uci_yelp_to_t-s0" in result.stdout  # t.csv: the domain is named t
 
 
 def test_path_is_mandatory(compose_cfg):
@@ -319,3 +319,37 @@ def test_file_domain_errors_through_the_cli(tmp_path):
     assert "a.csv: no column 'text' (text_column); columns found: ['review', 'label']" \
         in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_file_domains_are_named_by_their_file(tmp_path, compose_cfg):
+    """Issue #27: two files are two domains (run name, config, da-compare), not one "features"
+    domain "in-domain" with itself; source.name= still wins, and suffixes are dropped."""
+    from da.data.files import file_stem
+    from da.results.tables import load_run
+
+    assert file_stem("data/amazon_books.csv.gz") == "amazon_books"
+    assert file_stem("x/b.npz") == "b" and file_stem("reviews.v2.jsonl") == "reviews.v2"
+    cfg = compose_cfg(["source=features", f"source.path={tmp_path / 'books.npz'}",
+                       "target=file", f"target.path={tmp_path / 'kitchen.csv.gz'}",
+                       "encoder=mlp", "method=dann"])
+    assert (cfg.source.name, cfg.target.name) == ("books", "kitchen")
+    assert cfg.run_name == "dann-books_to_kitchen-s0"
+    assert compose_cfg(["source=features", "source.path=a.npz", "source.name=mine",
+                        "encoder=mlp"]).source.name == "mine"
+    # the run dir's config.yaml holds the names, so da-compare sees a transfer pair
+    from omegaconf import OmegaConf
+    run = tmp_path / "sweep" / "0_run"
+    run.mkdir(parents=True)
+    OmegaConf.save(cfg, run / "config.yaml", resolve=True)
+    (run / "metrics.json").write_text('{"test/target_acc": 0.7}')
+    loaded = load_run(run, tmp_path / "sweep")
+    assert (loaded.source, loaded.target) == ("books", "kitchen")
+    assert loaded.pair == "books → kitchen"
+    # a run that failed before writing config.yaml: Hydra's unresolved copy names it too
+    failed = tmp_path / "sweep" / "1_run"
+    (failed / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"source": {"name": "${da_file_stem:features}",
+                                                "path": "d/books.npz"},
+                                     "target": {"name": "kitchen"}, "method": {"name": "dann"}}),
+                   failed / ".hydra" / "config.yaml")
+    assert load_run(failed, tmp_path / "sweep").source == "books"
