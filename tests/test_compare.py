@@ -409,3 +409,34 @@ def test_collapses_are_marked_in_the_table(tmp_path, capsys):
     assert "(3 cells;" in missed
     assert "Not flagged by the guard: mcc / bow_dvd → bow_books" in missed
     assert "dann" not in missed  # it was not judged, so not "missed"
+
+
+def test_settings_are_rows_not_pooled_cells(tmp_path, capsys):
+    """Issue #27: two settings of a method (a sweep over one of its keys) are two rows with
+    their setting in results.csv; plumbing overrides (launcher, logger, validators) and the
+    experiment are not settings. Appending the same seed in another setting is allowed."""
+    def job(num, method, seed, acc, overrides):
+        run = make_run(tmp_path / "sweep", num, method, "bow_dvd", "bow_books", seed,
+                       {"test/target_acc": acc})
+        (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(
+            [f"method={method}", f"seed={seed}", "source=bow_dvd", "target=bow_books",
+             "experiment=amazon_bow_sweep", "hydra/launcher=parallel", "logger=csv",
+             "validators.enabled=true", *overrides]))
+
+    for num, (value, seed, acc) in enumerate([(0.1, 0, 0.70), (0.1, 1, 0.72),
+                                              (1.0, 0, 0.60), (1.0, 1, 0.62)]):
+        job(num, "dann", seed, acc, [f"method.loss.coeff.value={value}"])
+    job(4, "source_only", 0, 0.72, [])
+    assert compare.main([str(tmp_path / "sweep"), "--no-plot"]) == 0
+    text = capsys.readouterr().out
+    assert row_of(text, "dann [method.loss.coeff.value=0.1]")[1] == "71.0 ± 1.4 (n=2)"
+    assert row_of(text, "dann [method.loss.coeff.value=1.0]")[1] == "61.0 ± 1.4 (n=2) ↓"
+    assert row_of(text, "source_only")[1] == "72.0 ± 0.0 (n=1)"
+    assert "pooled" not in text
+    rows = read_runs(tmp_path / "sweep" / "results.csv")
+    assert sorted({r["setting"] for r in rows}) == [
+        "", "method.loss.coeff.value=0.1", "method.loss.coeff.value=1.0"]
+    # read back from the CSV: the same rows
+    again = compare.markdown(compare.build_table([compare.Run(**r) for r in rows],
+                                                 "test/target_acc"))
+    assert row_of(again, "dann [method.loss.coeff.value=1.0]")[1] == "61.0 ± 1.4 (n=2) ↓"

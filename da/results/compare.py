@@ -19,6 +19,11 @@ the runs of the SWEEP_DIRs are added to the rows of an existing ``results.csv`` 
 pair and seed is there already is an error: nothing is counted twice) and ``results.csv``,
 ``results.md`` and ``results.png`` are written beside it.
 
+Runs of a method that differ in overrides other than the pair, method, seed, experiment and
+plumbing (``hydra.*``, logger, progress bar, validators, diagnostics) are separate rows, named
+``method [overrides]``, and ``results.csv`` has their ``setting``: a sweep over
+``method.loss.coeff.value=0.1,1.0`` gives two rows, not one pooled cell.
+
 Nothing is dropped silently: a job that failed (a run dir with ``config.yaml`` or ``.hydra/`` but
 no ``metrics.json``, or a W&B run that did not finish) and a run without the metric are listed by
 name under the table. Same-domain pairs (``bow_books → bow_books``, which a full source × target
@@ -90,10 +95,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def appended(csv_path: Path, new: list[Run]) -> list[Run]:
     """The runs of ``csv_path`` (none if it does not exist yet) followed by ``new``; a SystemExit
-    naming the run if one of ``new`` has the method, pair and seed of a run already there."""
+    naming the run if one of ``new`` has the method, setting, pair and seed of a run already there."""
     old = [Run(**r) for r in read_runs(csv_path)] if csv_path.is_file() else []
     def key(run: Run) -> tuple:
-        return run.method, run.source, run.target, str(run.seed)
+        return run.method, run.setting, run.source, run.target, str(run.seed)
     seen = {key(run): run.name for run in old}
     for run in new:
         if key(run) in seen:

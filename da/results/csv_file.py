@@ -1,7 +1,8 @@
 """``results.csv`` of da-compare and da-bench: written from runs, and read back to re-plot.
 
 One row per run: ``method, source, target, seed, target_acc`` (= ``test/target_acc``), ``status``
-(finished / failed), every metric, ``run`` (the run's name). :func:`read_runs` turns the rows back
+(finished / failed), ``setting`` (the overrides that change what is trained, empty for the
+defaults), every metric, ``run`` (the run's name). :func:`read_runs` turns the rows back
 into :class:`da.results.tables.Run` fields, so ``da-compare --from-csv`` can redraw
 ``results.png`` from
 a committed CSV without the sweep dirs.
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from da.results.tables import Run
 
 #: Columns of a row that are not metrics (``target_acc`` repeats ``test/target_acc``).
-IDENTITY = ("method", "source", "target", "seed", "target_acc", "status", "run")
+IDENTITY = ("method", "source", "target", "seed", "target_acc", "status", "setting", "run")
 
 
 def write_csv(runs: list[Run], path: Path) -> None:
@@ -25,12 +26,13 @@ def write_csv(runs: list[Run], path: Path) -> None:
     keys = sorted({k for run in runs for k in run.metrics})
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["method", "source", "target", "seed", "target_acc", "status", *keys,
-                         "run"])
-        for run in sorted(runs, key=lambda r: (r.method, r.source, r.target, str(r.seed))):
+        writer.writerow(["method", "source", "target", "seed", "target_acc", "status",
+                         "setting", *keys, "run"])
+        for run in sorted(runs, key=lambda r: (r.method, r.setting, r.source, r.target,
+                                               str(r.seed))):
             writer.writerow([run.method, run.source, run.target, run.seed,
                              run.metrics.get("test/target_acc"),
-                             "finished" if run.finished else "failed",
+                             "finished" if run.finished else "failed", run.setting,
                              *(run.metrics.get(k) for k in keys), run.name])
 
 
@@ -49,10 +51,10 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
 
     Args:
         path: a ``results.csv`` written by :func:`write_csv` (older ones without the
-            ``target_acc`` column too).
+            ``target_acc`` or ``setting`` column too: no setting then).
 
     Returns:
-        One dict per row: name, method, source, target, seed, metrics, finished.
+        One dict per row: name, method, source, target, seed, metrics, finished, setting.
     """
     if not path.is_file():
         raise SystemExit(f"da-compare: error: {path} is not a file")
@@ -70,5 +72,6 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
                      "source": row["source"], "target": row["target"],
                      "seed": int(seed) if seed.lstrip("-").isdigit() else seed,
                      "metrics": {k: _value(v) for k, v in row.items() if k not in IDENTITY},
-                     "finished": row.get("status", "finished") == "finished"})
+                     "finished": row.get("status", "finished") == "finished",
+                     "setting": row.get("setting") or ""})
     return runs

@@ -45,6 +45,8 @@ class Run:
     seed: Any
     metrics: dict[str, float | None] = field(default_factory=dict)
     finished: bool = True
+    #: the job's overrides that change what is trained (:func:`job_setting`; "" = the defaults)
+    setting: str = ""
 
     @property
     def pair(self) -> str:
@@ -80,6 +82,23 @@ def _name(config: dict, group: str) -> str:
     return name
 
 
+#: Overrides that name a run's place in a table (pair, method, seed) or change nothing that is
+#: trained (launcher, logging, validators, diagnostics), so they are not part of its setting.
+#: ``experiment=`` is the pair's protocol (e.g. one experiment per direction).
+_NOT_SETTING = ("source=", "target=", "method=", "seed=", "experiment=", "hydra.", "hydra/",
+                "logger=", "trainer.enable_progress_bar=", "validators.enabled=",
+                "diagnostics.", "++trainer.check_val_every_n_epoch=")
+
+
+def job_setting(run_dir: Path) -> str:
+    """The job's overrides (Hydra's ``.hydra/overrides.yaml``) that change what is trained,
+    space-separated in command-line order: two runs of a method with different settings (a
+    tuning sweep's ``method.loss.coeff.value=0.1,1.0``) are two rows of a table, not one cell."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(path.read_text()) if path.is_file() else []
+    return " ".join(o for o in overrides or [] if not o.lstrip("+~").startswith(_NOT_SETTING))
+
+
 def load_run(run_dir: Path, root: Path) -> Run:
     """One job dir → :class:`Run` (``finished=False`` when it wrote no ``metrics.json``)."""
     config = _read_config(run_dir)
@@ -88,7 +107,7 @@ def load_run(run_dir: Path, root: Path) -> Run:
     name = str(run_dir.relative_to(root)) if run_dir != root else run_dir.name
     return Run(name=name, method=_name(config, "method"), source=_name(config, "source"),
                target=_name(config, "target"), seed=config.get("seed", "?"),
-               metrics=metrics, finished=metrics_path.is_file())
+               metrics=metrics, finished=metrics_path.is_file(), setting=job_setting(run_dir))
 
 
 def collect(sweep_dirs: Iterable[Path]) -> list[Run]:
@@ -121,6 +140,8 @@ class Table:
     repeated: list[str] = field(default_factory=list)  # cells with several runs per seed
     #: the largest ``select/prior_kl`` of each cell's runs (cells whose runs logged it)
     guard: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: overrides every run of the table has (not repeated in the row names)
+    shared: list[str] = field(default_factory=list)
 
     @property
     def percent(self) -> bool:
@@ -152,29 +173,44 @@ class Table:
         return statistics.mean(means) if means else None
 
 
+def row_names(runs: list[Run]) -> tuple[list[str], list[str]]:
+    """Each run's table row, and the overrides every run shares. A row is the method, followed
+    by ``[overrides]`` when the run has overrides that not all runs of the table have (the
+    shared ones, e.g. ``encoder=mlp`` of a whole sweep, are listed once under the table)."""
+    settings = [run.setting.split() for run in runs]
+    shared = [o for o in settings[0] if all(o in s for s in settings[1:])] if settings else []
+    rows = []
+    for run, setting in zip(runs, settings):
+        own = " ".join(o for o in setting if o not in shared)
+        rows.append(f"{run.method} [{own}]" if own else run.method)
+    return rows, shared
+
+
 def build_table(runs: list[Run], metric: str) -> Table:
-    """Group finished runs having ``metric`` by (method, pair); list the others by name."""
+    """Group finished runs having ``metric`` by (row, pair), a row being a method and its
+    setting (:attr:`Run.row`); list the others by name."""
     cells: dict[tuple[str, str], list[float]] = defaultdict(list)
     seeds: dict[tuple[str, str], list[Any]] = defaultdict(list)
     guard: dict[tuple[str, str], float] = {}
     failed, missing = [], []
-    for run in runs:
+    rows, shared = row_names(runs)
+    for run, row in zip(runs, rows):
         value = run.metrics.get(metric)
         if not run.finished:
             failed.append(run.name)
         elif value is None:
             missing.append(run.name)
         else:
-            cells[(run.method, run.pair)].append(float(value))
-            seeds[(run.method, run.pair)].append(run.seed)
+            cells[(row, run.pair)].append(float(value))
+            seeds[(row, run.pair)].append(run.seed)
             if run.metrics.get(GUARD_METRIC) is not None:
-                key, kl = (run.method, run.pair), float(run.metrics[GUARD_METRIC])
+                key, kl = (row, run.pair), float(run.metrics[GUARD_METRIC])
                 guard[key] = max(kl, guard.get(key, kl))
     methods = sorted({m for m, _ in cells})
     pairs = sorted({p for _, p in cells}, key=lambda p: ("(in-domain)" in p, p))
     repeated = [f"{m} / {p} ({len(s)} runs, {len(set(map(str, s)))} seeds)"
                 for (m, p), s in sorted(seeds.items()) if len(set(map(str, s))) < len(s)]
-    return Table(metric, dict(cells), methods, pairs, failed, missing, repeated, guard)
+    return Table(metric, dict(cells), methods, pairs, failed, missing, repeated, guard, shared)
 
 
 def markdown(table: Table) -> str:
@@ -203,6 +239,8 @@ def markdown(table: Table) -> str:
     used = sum(len(v) for v in table.cells.values())
     lines.append(f"\n{used} runs in the table; average = mean over transfer pairs of the "
                  "per-pair means (in-domain pairs excluded).")
+    if table.shared:
+        lines.append(f"\nEvery run: `{' '.join(table.shared)}`.")
     lines += _collapse_notes(table)
     if table.failed:
         lines.append(f"\nFAILED runs ({len(table.failed)}, no metrics.json / not finished): "
