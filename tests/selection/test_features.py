@@ -24,8 +24,8 @@ class Vectors:
 
 def test_collect_leaves_the_global_random_state_as_it_was():
     """A DataLoader draws its base seed from torch's global generator; collect() must not move
-    it, or turning validators on (select/*) changes the dropout masks of the training after
-    them (seen on Amazon: 22 of 36 MCD runs ended differently with validators on)."""
+    it, or turning validators on (select/*) would change the dropout masks of the training after
+    them (a model with dropout; the Amazon MLP has none, and its runs are the same either way)."""
     datamodule = DomainPairDataModule(Vectors(), Vectors(), batch_size=16)
     datamodule.prepare()
     model = AlignmentModule(MLPEncoder(in_dim=5, hidden_dims=[4]), num_classes=2)
