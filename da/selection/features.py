@@ -50,9 +50,9 @@ def collect(module: Any, datamodule: DomainPairDataModule, part: str, index: np.
 
     The module is put in eval mode for the pass and restored afterwards; the labels are those
     stored with the part (for the target training part they are never used for selection).
-    The global CPU random state is restored too: a DataLoader draws its base seed from it, so
-    without that, turning validators or diagnostics on would change the dropout masks and
-    batches of the training that follows.
+    The global CPU random state is restored too (a DataLoader draws its base seed from it), so
+    the pass leaves no trace in a training that does not re-seed before each step; da-train's
+    own runs re-seed anyway (:class:`da.run.resume.StepSeed`).
     """
     check_module(module)
     was_training = module.training

@@ -24,8 +24,8 @@ class Vectors:
 
 def test_collect_leaves_the_global_random_state_as_it_was():
     """A DataLoader draws its base seed from torch's global generator; collect() must not move
-    it, or turning validators on (select/*) would change the dropout masks of the training after
-    them (a model with dropout; the Amazon MLP has none, and its runs are the same either way)."""
+    it, so that the validators (select/*) leave no trace in a training loop that does not
+    re-seed before each step, as da-train's StepSeed does (its runs are the same either way)."""
     datamodule = DomainPairDataModule(Vectors(), Vectors(), batch_size=16)
     datamodule.prepare()
     model = AlignmentModule(MLPEncoder(in_dim=5, hidden_dims=[4]), num_classes=2)
