@@ -87,3 +87,38 @@ def test_collapsed_settings_are_set_aside_whatever_their_score(tmp_path, capsys)
     captured = capsys.readouterr()
     assert "chosen: method=entropy w=0.1" in captured.out
     assert "every setting collapses" in captured.err
+
+
+def test_own_file_pairs_in_one_call(tmp_path, monkeypatch, capsys):
+    """Issue #27: several pairs of the user's own files in one da-tune call, the kind of each
+    file said (features=PATH), relative paths from the caller's directory, each pair named by
+    its files, and the settings scored over both pairs."""
+    import numpy as np
+
+    from da.results.tables import collect
+
+    rng = np.random.default_rng(0)
+    for name, shift in (("a", 0.0), ("b", 0.4), ("c", 0.1), ("d", 0.6)):
+        y = np.arange(400) % 2  # 400: 28 source validation rows >= validators.min_samples
+        x = rng.normal(size=(400, 5)) + shift + 2.0 * y[:, None]
+        np.savez(tmp_path / f"{name}.npz", X=x, y=np.where(y == 1, "pos", "neg"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="GROUP one of file, features"):
+        parse_pairs(["vectors=a.npz:features=b.npz"])
+    out, sweeps = tmp_path / "out", tmp_path / "sweeps"
+    code = main(["method=mmd", "method.weight.value=1,3", "encoder=mlp", "trainer.max_epochs=2",
+                 "logger=none", "--pairs", "features=a.npz:features=b.npz",
+                 "features=c.npz:features=d.npz", "--seeds", "0", "--out", str(out),
+                 "--sweep-dir", str(sweeps)])
+    assert code == 0, capsys.readouterr()
+    assert sorted(p.name for p in sweeps.iterdir()) == ["a_to_b", "c_to_d"]
+    runs = collect([sweeps])
+    assert sorted({(r.source, r.target) for r in runs}) == [("a", "b"), ("c", "d")]
+    assert all(r.finished for r in runs) and len(runs) == 4
+    settings = score_settings([sweeps], "dev")
+    # the pair's paths are not part of a setting: each setting has one run per pair
+    assert sorted(o for s in settings for o in s.overrides.split()
+                  if o.startswith("method.weight.value=")) == [
+        "method.weight.value=1", "method.weight.value=3"]
+    assert not any("path=" in s.overrides for s in settings)
+    assert all(len(s.scores) == 2 for s in settings)

@@ -5,6 +5,8 @@ Usage::
     da-tune method=dann "method.loss.coeff.value=0.1,0.3,1" optim=adam,sgd_annealed \\
         --pairs bow_books:bow_kitchen bow_electronics:bow_dvd --seeds 0,1,2 --score dev \\
         --out experiments/tuning/dann [--launcher parallel]
+    da-tune method=mmd "method.weight.value=1,3" encoder=mlp \
+        --pairs features=a.npz:features=b.npz features=c.npz:features=d.npz   # own files
 
 Every combination of the sweep overrides (Hydra's ``-m`` syntax) is trained on each declared
 development pair and seed, with the unsupervised validators on (``validators.enabled=true``).
@@ -44,13 +46,14 @@ from pathlib import Path
 
 import yaml
 
+from da.data.files import file_stem
 from da.results.tables import collect
 from da.run.provenance import REPO, git_commit, machine
 from da.selection.validators import MAX_PRIOR_KL, MODES
 
 #: Overrides that identify a job's pair and seed rather than its setting.
-_NOT_SETTING = ("source=", "target=", "seed=", "validators.enabled=", "hydra/launcher=",
-                "++trainer.check_val_every_n_epoch=")
+_NOT_SETTING = ("source=", "target=", "source.path=", "target.path=", "seed=",
+                "validators.enabled=", "hydra/launcher=", "++trainer.check_val_every_n_epoch=")
 #: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
 _LAST_EPOCH_ONLY = "++trainer.check_val_every_n_epoch=${trainer.max_epochs}"
 
@@ -83,15 +86,39 @@ class Setting:
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+#: Domain groups that read a user's file (``--pairs features=a.npz:file=b.csv``).
+FILE_GROUPS = ("file", "features")
+
+
 def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
-    """``["src:tgt", ...]`` → ``[(src, tgt), ...]`` with a clear error for a malformed item."""
+    """``["src:tgt", ...]`` → ``[(src, tgt), ...]`` with a clear error for a malformed item.
+
+    A side is a domain name (``bow_books``) or one of the user's files as ``GROUP=PATH`` with
+    GROUP ``file`` (text) or ``features`` (vectors): a ``.csv`` can be either, so the kind is
+    always said (``features=a.npz:features=b.npz``, ``file=mine.csv:cr``)."""
     parsed = []
     for item in pairs:
         source, sep, target = item.partition(":")
         if not sep or not source or not target:
             raise SystemExit(f"da-tune: error: --pairs takes SOURCE:TARGET items, got '{item}'")
+        for side in (source, target):
+            group, is_file, path = side.partition("=")
+            if is_file and (group not in FILE_GROUPS or not path):
+                raise SystemExit(f"da-tune: error: '{side}' in --pairs: a file is GROUP=PATH with "
+                                 f"GROUP one of {', '.join(FILE_GROUPS)} (e.g. features=a.npz)")
         parsed.append((source, target))
     return parsed
+
+
+def side_overrides(role: str, side: str) -> tuple[str, list[str]]:
+    """``(name, overrides)`` of one side of a pair: ``bow_books`` → ``source=bow_books``;
+    ``features=data/a.npz`` → ``source=features source.path=/abs/data/a.npz`` named ``a``
+    (the path made absolute: the sweeps run in the repository)."""
+    group, is_file, path = side.partition("=")
+    if not is_file:
+        return side, [f"{role}={side}"]
+    absolute = Path(path).expanduser().resolve()
+    return file_stem(absolute), [f"{role}={group}", f"{role}.path={absolute}"]
 
 
 def run_grid(overrides: list[str], pairs: list[tuple[str, str]], seeds: str, sweep_dir: Path,
@@ -99,8 +126,11 @@ def run_grid(overrides: list[str], pairs: list[tuple[str, str]], seeds: str, swe
     """One ``da-train -m`` sweep per development pair into ``sweep_dir/<source>_to_<target>``."""
     commands = []
     for source, target in pairs:
-        args = ["-m", *overrides, f"source={source}", f"target={target}", f"seed={seeds}",
-                "validators.enabled=true", _LAST_EPOCH_ONLY, f"hydra.sweep.dir={sweep_dir / f'{source}_to_{target}'}",
+        (source_name, source_args), (target_name, target_args) = (
+            side_overrides("source", source), side_overrides("target", target))
+        pair_dir = sweep_dir / f"{source_name}_to_{target_name}"
+        args = ["-m", *overrides, *source_args, *target_args, f"seed={seeds}",
+                "validators.enabled=true", _LAST_EPOCH_ONLY, f"hydra.sweep.dir={pair_dir}",
                 *([f"hydra/launcher={launcher}"] if launcher else [])]
         commands.append(shlex.join(["da-train", *args]))
         print(f"[da-tune] {commands[-1]}", flush=True)
@@ -186,7 +216,9 @@ def _csv(rows: list[list]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="da-tune", description=__doc__.split("\n")[0])
     parser.add_argument("overrides", nargs="*", help="da-train overrides; lists a,b,c are swept")
-    parser.add_argument("--pairs", nargs="+", default=[], help="development pairs SOURCE:TARGET")
+    parser.add_argument("--pairs", nargs="+", default=[],
+                        help="development pairs SOURCE:TARGET; a side is a domain name or an own "
+                             "file as GROUP=PATH (file=texts.csv, features=vectors.npz)")
     parser.add_argument("--seeds", default="0,1,2", help="seeds, comma separated (default 0,1,2)")
     parser.add_argument("--score", default="dev", choices=[m for m in MODES if "oracle" not in m],
                         help="label-free validator that ranks the settings (default dev)")
