@@ -90,13 +90,14 @@ _NOT_SETTING = ("source=", "target=", "method=", "seed=", "experiment=", "hydra.
                 "diagnostics.", "++trainer.check_val_every_n_epoch=")
 
 
-def job_setting(run_dir: Path) -> str:
+def job_setting(run_dir: Path, not_setting: tuple[str, ...] = _NOT_SETTING) -> str:
     """The job's overrides (Hydra's ``.hydra/overrides.yaml``) that change what is trained,
     space-separated in command-line order: two runs of a method with different settings (a
-    tuning sweep's ``method.loss.coeff.value=0.1,1.0``) are two rows of a table, not one cell."""
+    tuning sweep's ``method.loss.coeff.value=0.1,1.0``) are two rows of a table, not one cell.
+    ``not_setting``: prefixes of the overrides left out (da-tune keeps ``method=``)."""
     path = run_dir / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(path.read_text()) if path.is_file() else []
-    return " ".join(o for o in overrides or [] if not o.lstrip("+~").startswith(_NOT_SETTING))
+    return " ".join(o for o in overrides or [] if not o.lstrip("+~").startswith(not_setting))
 
 
 def load_run(run_dir: Path, root: Path) -> Run:

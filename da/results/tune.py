@@ -44,14 +44,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from da.data.files import file_stem
-from da.results.tables import collect
+from da.results.tables import collect, job_setting
 from da.run.provenance import REPO, git_commit, machine
 from da.selection.validators import MAX_PRIOR_KL, MODES
 
-#: Overrides that identify a job's pair and seed rather than its setting.
+#: Overrides that identify a job's pair and seed rather than its setting (da-compare's list,
+#: da.results.tables._NOT_SETTING, also leaves out method=, which is its own column there).
 _NOT_SETTING = ("source=", "target=", "source.path=", "target.path=", "seed=",
                 "validators.enabled=", "hydra/launcher=", "++trainer.check_val_every_n_epoch=")
 #: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
@@ -138,13 +138,6 @@ def run_grid(overrides: list[str], pairs: list[tuple[str, str]], seeds: str, swe
     return commands
 
 
-def job_setting(run_dir: Path) -> str:
-    """The job's overrides (Hydra's ``.hydra/overrides.yaml``) minus pair, seed and plumbing."""
-    path = run_dir / ".hydra" / "overrides.yaml"
-    overrides = yaml.safe_load(path.read_text()) if path.is_file() else []
-    return " ".join(o for o in overrides if not o.startswith(_NOT_SETTING))
-
-
 def score_settings(sweep_dirs: list[Path], score: str,
                    max_prior_kl: float = MAX_PRIOR_KL) -> list[Setting]:
     """Group the finished jobs under ``sweep_dirs`` by setting, best first: the settings that pass
@@ -153,7 +146,7 @@ def score_settings(sweep_dirs: list[Path], score: str,
     settings: dict[str, Setting] = defaultdict(lambda: Setting("", [], [], []))
     runs = [(root, run) for root in sweep_dirs for run in collect([root])]
     for root, run in runs:
-        key = job_setting(root / run.name)
+        key = job_setting(root / run.name, _NOT_SETTING)  # method= stays: a grid may sweep it
         setting = settings[key]
         setting.overrides = key
         value = run.metrics.get(f"select/{score}")
