@@ -44,7 +44,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from da.data.files import file_stem
 from da.results.tables import collect, job_setting
 from da.run.provenance import REPO, git_commit, machine
