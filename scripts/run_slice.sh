@@ -35,6 +35,8 @@ if ! git -C "$repo" diff --quiet HEAD -- "$repo" "${keep[@]}"; then
     exit 2
   fi
   dirty=" **with uncommitted changes**"
+elif ! git -C "$repo" diff --quiet HEAD; then  # only the table's own files: say so
+  dirty=" (only this table's results.csv/results.md/RUN.md differ from it, so metrics.json records \`-dirty\`)"
 fi
 py="${PYTHON:-python}"   # the Python that has da installed (da-train = $py -m da.train)
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" WANDB_MODE="${WANDB_MODE:-offline}"

@@ -377,6 +377,7 @@ def test_run_slice_allows_only_its_tables_own_files_uncommitted(tmp_path):
     done = slice_()
     assert done.returncode == 0, done.stderr
     assert "uncommitted" not in (table / "RUN.md").read_text()
+    assert "results.csv/results.md/RUN.md differ from it" in (table / "RUN.md").read_text()
     (repo / "code.py").write_text("x = 2\n")  # a change to the code
     refused = slice_()
     assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
