@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from da.config.compose import CONFIG_DIR, check_encoder_keys, complete_config, compose_config
 from da.config.domain_groups import register_searchpath_domains
 from da.config.renamed import check_renamed, check_renamed_keys
-from da.errors import DAError
+from da.errors import ConfigError, DAError
 from da.run.reporting import flat_metrics, summary, write_metrics
 
 log = logging.getLogger("da.train")
@@ -47,6 +47,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     import lightning as L
     import torch
 
+    from da.run import predictions
     from da.run.build import build_data, build_loggers, build_model, build_trainer
     from da.run.provenance import run_provenance
     from da.run.resume import resume_checkpoint
@@ -60,6 +61,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     torch.set_flush_denormal(True)  # no slow denormal arithmetic on CPU (tiny Adam moments)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule, encoder_side = build_data(cfg)  # the encoder's pipeline handed to the data
+    check_unlabeled_target(cfg, datamodule)
+    predicting = predictions.wanted(cfg.predictions, datamodule)
     encoder, encoder_info = encoder_side.encoder(datamodule.input_dim)
     model = build_model(cfg, datamodule, encoder)
     loggers = build_loggers(cfg)
@@ -72,8 +75,16 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     fit_s = time.perf_counter() - fit_start
     fitted = dict(trainer.callback_metrics)
     choice = choose_model(trainer)  # selection=<rule>: its checkpoint; last: the final model
-    tested = trainer.test(model, datamodule=datamodule, verbose=False,
-                          ckpt_path=choice.ckpt_path, weights_only=True)[0]
+    tested = {}
+    if datamodule.has_target_test:
+        tested = trainer.test(model, datamodule=datamodule, verbose=False,
+                              ckpt_path=choice.ckpt_path, weights_only=True)[0]
+    else:
+        log.info("no test/target_* metrics: target '%s' has no labels (label_column=null); "
+                 "give target.test_path=FILE with labels to test on it", datamodule.target_name)
+    if predicting and trainer.is_global_zero:
+        predictions.load_tested_weights(model, choice.ckpt_path)
+        predictions.write_predictions(model, datamodule, output_dir / predictions.FILENAME)
     metrics = flat_metrics(fitted, tested, {
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
@@ -84,6 +95,18 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
+
+
+def check_unlabeled_target(cfg: DictConfig, datamodule: object) -> None:
+    """Before training: a target without a labeled test part cannot be tested on, nor chosen
+    from by the oracle rule (which reads target test labels)."""
+    if getattr(datamodule, "has_target_test", True):
+        return
+    if cfg.selection.get("rule") == "oracle":
+        raise ConfigError(f"selection=oracle reads target test labels, and target "
+                          f"'{cfg.target.name}' has none (label_column=null); choose a "
+                          f"label-free rule (selection=entropy, snd, dev, iwv, source_acc, last) "
+                          f"or give target.test_path=FILE with labels.")
 
 
 def launch_rank_zero() -> bool:

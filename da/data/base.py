@@ -37,6 +37,11 @@ class DomainSource(abc.ABC):
     memoizable: bool = False
     #: Where the original data can be downloaded (named in "dataset missing" errors).
     home: str = ""
+    #: Whether :meth:`load` gives a labeled test part (``False``: a target declared unlabeled,
+    #: whose test part is empty; see :class:`da.data.files.TextFile`).
+    has_test_labels: bool = True
+    #: The user's own file (``file``, ``features``): ``predictions=auto`` writes predictions.csv.
+    own_file: bool = False
 
     def __init__(
         self,
@@ -59,7 +64,7 @@ class DomainSource(abc.ABC):
         """Read the files under ``data_dir`` and return the (optionally subsampled) domain."""
         train, test, notes = self.read_parts(data_dir)
         for part, split in (("training", train), ("test", test)):
-            if len(split) == 0:
+            if len(split) == 0 and (part == "training" or self.has_test_labels):
                 raise DataError(f"domain '{self.name}' has no examples in its {part} part "
                                 f"({notes or 'as read from its files'}); check its data files.")
         train = limit(train, self.max_examples, self.split_seed, self.name)

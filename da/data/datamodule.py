@@ -15,6 +15,7 @@ the selection validators.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import lightning as L
 import numpy as np
@@ -28,7 +29,7 @@ from da.data.memo import load_domain
 from da.data.pipeline import InputPipeline
 from da.data.sampling import EpochShuffle, LengthBuckets
 from da.data.splits import stratified_split
-from da.data.types import DomainData, Split
+from da.data.types import UNLABELED, DomainData, Split
 from da.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,18 @@ class DomainPairDataModule(L.LightningDataModule):
         if self.parts:
             return
         src, tgt = load_domain(self.source, self.data_dir), load_domain(self.target, self.data_dir)
-        check_compatible(src, tgt)
+        tgt = check_compatible(src, tgt)
         train_idx, val_idx = stratified_split(src.train.y, self.val_fraction, self.val_split_seed)
         parts = {"source_train": src.train.subset(train_idx), "source_val": src.train.subset(val_idx),
-                 "target_train": tgt.train, "target_test": tgt.test}
+                 "target_train": tgt.train}
+        if len(tgt.test):  # an unlabeled target without test_path has none
+            parts["target_test"] = tgt.test
+        elif self.oracle_val:
+            log.warning("data.oracle_val ignored: target '%s' has no labeled test part", tgt.name)
+        #: The target's parts as read (texts, row numbers), before the pipeline, for
+        #: predictions.csv; the target's name and whether its training part has labels.
+        self.target_raw, self.target_test_raw = tgt.train, tgt.test
+        self.target_name, self.target_labeled = tgt.name, tgt.labeled
         self._check_batch_size(parts)
         if self.pipeline.prepare is not None:
             inputs = self.pipeline.prepare({k: p.x for k, p in parts.items()})
@@ -165,24 +174,42 @@ class DomainPairDataModule(L.LightningDataModule):
                    "target": self.loader("target_train", shuffle=True, labels=False)}
         return CombinedLoader(loaders, mode="max_size_cycle")
 
+    @property
+    def has_target_test(self) -> bool:
+        """Whether the target has a labeled test part (``test/target_*`` can be computed)."""
+        return "target_test" in self.parts
+
     def val_dataloader(self) -> list[DataLoader]:
-        parts = ("source_val", "target_test") if self.oracle_val else ("source_val",)
+        oracle = self.oracle_val and self.has_target_test
+        parts = ("source_val", "target_test") if oracle else ("source_val",)
         return [self.loader(part, shuffle=False) for part in parts]
 
     def test_dataloader(self) -> DataLoader:
+        if not self.has_target_test:
+            raise DataError(f"target '{self.target_name}' has no labeled test part to test on; "
+                            f"give target.test_path=FILE (a file with labels).")
         return self.loader("target_test", shuffle=False)
 
 
-def check_compatible(source: DomainData, target: DomainData) -> None:
-    """Raise a clear error if the loaded domains cannot be used together (labels, shapes).
+def check_compatible(source: DomainData, target: DomainData) -> DomainData:
+    """Raise a clear error if the loaded domains cannot be used together (labels, shapes);
+    return the target with its classes in the source's order.
 
-    Their modalities were checked before loading, from the dataset classes
+    Classes are matched by name: a target whose classes are a subset of the source's (a labeled
+    test file that lacks a class, an unlabeled target that names none) has its labels renumbered
+    to the source's indices. Modalities were checked before loading, from the dataset classes
     (:func:`da.run.build.build_datamodule`)."""
-    if source.classes != target.classes:
-        raise DataError(f"label sets differ: source '{source.name}' has {source.classes}, target "
-                        f"'{target.name}' has {target.classes}; map both to the same classes "
-                        f"(file and features domains take classes=[...], the names in index "
-                        f"order, or label_map={{0:negative,1:positive}}).")
+    if not source.labeled:
+        raise DataError(f"source '{source.name}' has no labels (label_column=null); the source "
+                        f"domain must be labeled: set source.label_column to its label column.")
+    if target.classes != source.classes:
+        if not set(target.classes) < set(source.classes):
+            raise DataError(
+                f"label sets differ: source '{source.name}' has {source.classes}, target "
+                f"'{target.name}' has {target.classes}; map both to the same classes (file and "
+                f"features domains take classes=[...], the names in index order, or "
+                f"label_map={{0:negative,1:positive}}).")
+        target = renumber(target, source.classes)
     extra = set(np.unique(target.test.y).tolist()) - set(np.unique(source.train.y).tolist())
     if extra:
         names = [target.classes[i] if 0 <= i < len(target.classes) else i for i in sorted(extra)]
@@ -197,4 +224,16 @@ def check_compatible(source: DomainData, target: DomainData) -> None:
         raise DataError(f"source '{source.name}' images have shape {source.train.x.shape[1:]}, "
                         f"target '{target.name}' {target.train.x.shape[1:]}; both domains need "
                         f"one image shape (resize one of them).")
+    return target
 
+
+def renumber(domain: DomainData, classes: list[str]) -> DomainData:
+    """``domain`` with its labels re-indexed into ``classes`` (a superset of its class names);
+    unlabeled examples stay :data:`~da.data.types.UNLABELED`."""
+    lookup = np.array([classes.index(name) for name in domain.classes] + [UNLABELED])
+
+    def moved(split: Split) -> Split:
+        return Split(split.x, lookup[split.y], split.rows)  # y = -1 picks the last entry
+
+    return replace(domain, train=moved(domain.train), test=moved(domain.test),
+                   classes=list(classes))

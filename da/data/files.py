@@ -3,8 +3,9 @@
 Both read one file (optionally ``.gz``) with a label column, rename the labels through
 ``label_map`` if given (``{0: negative, 1: positive}``), map them to class indices by sorted label
 names (integers sort numerically) unless ``classes`` lists the names in order, and either take the
-split from ``split_column`` (values ``train`` / ``test``) or make the seeded stratified split of
-:class:`~da.data.base.DomainSource`. Every problem raises a :class:`~da.errors.DataError` naming
+split from ``split_column`` (values ``train`` / ``test``), take the test part from a second file
+(``test_path``) or make the seeded stratified split of :class:`~da.data.base.DomainSource`. A
+target nobody has labels for is declared with ``label_column=None``: every row trains, unlabeled. Every problem raises a :class:`~da.errors.DataError` naming
 the file, and the line where there is one.
 """
 
@@ -23,8 +24,8 @@ import numpy as np
 from da.data.base import DomainSource
 from da.data.io import resolve_data_dir
 from da.data.tables import Row, cell, read_table, require_columns
-from da.data.types import DomainData, Split
-from da.errors import DataError
+from da.data.types import UNLABELED, DomainData, Split
+from da.errors import ConfigError, DataError
 
 _INT = re.compile(r"^[+-]?\d+$")
 
@@ -80,14 +81,16 @@ def map_labels(names: Sequence[str], label_map: Mapping[Any, Any], where: str) -
 
 
 def encode_labels(names: Sequence[str], classes: Sequence[Any] | None, where: str,
-                  label_map: Mapping[Any, Any] | None = None) -> tuple[np.ndarray, list[str]]:
+                  label_map: Mapping[Any, Any] | None = None, single_ok: bool = False
+                  ) -> tuple[np.ndarray, list[str]]:
     """Class indices of ``names`` (renamed through ``label_map`` first, if given) and the class
-    list (sorted names, integers numerically)."""
+    list (sorted names, integers numerically). ``single_ok``: one label value is fine (a test
+    file whose classes are matched to the source's by name)."""
     if label_map is not None:
         names = map_labels(names, label_map, where)
     found = sorted(set(names), key=lambda n: (0, int(n), "") if _INT.match(n) else (1, 0, n))
     if classes is None:
-        if len(found) < 2:
+        if len(found) < 2 and not (single_ok and found):
             raise DataError(f"{where}: a single label value {found}; a classification domain "
                             f"needs at least two (is label_column the right column?).")
         classes = found
@@ -106,18 +109,46 @@ def encode_labels(names: Sequence[str], classes: Sequence[Any] | None, where: st
 
 
 class _FileDomain(DomainSource):
-    """Shared part of :class:`TextFile` and :class:`FeatureFile`: path, labels, split, classes."""
+    """Shared part of :class:`TextFile` and :class:`FeatureFile`: path, labels, split, classes.
 
-    def __init__(self, path: str, label_column: str = "label", split_column: str | None = None,
-                 name: str | None = None, classes: Sequence[Any] | None = None,
-                 label_map: Mapping[Any, Any] | None = None, **kwargs: Any) -> None:
+    ``label_column=None`` declares the file **unlabeled** (a target whose labels nobody has):
+    every row is an unlabeled training example, the test part is empty (or ``test_path``), and
+    the classes are the source's (or ``classes``). ``test_path``: a second, labeled file of the
+    same kind as the test part; the first file is then the training part in full.
+    """
+
+    own_file = True
+
+    def __init__(self, path: str, label_column: str | None = "label",
+                 split_column: str | None = None, name: str | None = None,
+                 classes: Sequence[Any] | None = None, label_map: Mapping[Any, Any] | None = None,
+                 test_path: str | None = None, test_label_column: str = "label",
+                 **kwargs: Any) -> None:
         super().__init__(name or file_stem(path), **kwargs)
         self.path, self.label_column, self.split_column = str(path), label_column, split_column
+        self.test_path = None if test_path is None else str(test_path)
+        self.test_label_column = test_label_column
         self.classes = None if classes is None else list(classes)
         self.label_map = None if label_map is None else dict(label_map)
+        if split_column is not None and (label_column is None or test_path is not None):
+            why = "test_path gives the test part" if test_path is not None else \
+                "label_column=null: its test part would have no labels"
+            raise ConfigError(f"domain '{self.name}': split_column={split_column} with {why}; "
+                              f"drop split_column (a labeled test file goes in test_path=).")
 
-    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
-        """``(inputs, label names, split values or None)`` of every example in ``path``."""
+    @property
+    def labeled(self) -> bool:
+        """Whether the file has labels (``label_column`` is set)."""
+        return self.label_column is not None
+
+    @property
+    def has_test_labels(self) -> bool:  # type: ignore[override]
+        return self.labeled or self.test_path is not None
+
+    def read_file(self, path: Path, label_column: str | None
+                  ) -> tuple[Any, list[str] | None, list[str] | None]:
+        """``(inputs, label names or None, split values or None)`` of every example in
+        ``path``; label names are read from ``label_column`` (``None``: no labels)."""
         raise NotImplementedError
 
     def load(self, data_dir: str | os.PathLike | None = None) -> DomainData:
@@ -126,13 +157,24 @@ class _FileDomain(DomainSource):
         except ValueError as exc:  # scikit-learn: a class too small for a stratified split
             raise DataError(f"domain '{self.name}' ({self.path}): no stratified split possible "
                             f"({exc}); add examples or give the split in split_column.") from exc
-        data.classes = list(self._classes)
+        data.classes = list(self._classes or [])
+        data.labeled = self.labeled
         return data
 
     def read_all(self, data_dir: str | os.PathLike | None) -> Split:
         return self._read(data_dir)[0]
 
     def read_parts(self, data_dir: str | os.PathLike | None) -> tuple[Split, Split, str]:
+        if self.test_path is not None:
+            train, _, path = self._read(data_dir)
+            test, _, test_file = self._read(data_dir, self.test_path,
+                                            self.label_column or self.test_label_column)
+            return train, test, f"training part: every row of {path}; test part: {test_file}"
+        if not self.labeled:
+            train, _, path = self._read(data_dir)
+            return train, train.subset([]), (
+                f"unlabeled (label_column=null): every row of {path} is an unlabeled training "
+                f"example; no test part (a labeled file goes in test_path=)")
         if self.split_column is None:
             return super().read_parts(data_dir)  # seeded stratified split of read_all
         everything, splits, path = self._read(data_dir)
@@ -145,15 +187,29 @@ class _FileDomain(DomainSource):
             parts[part] = everything.subset(index)
         return parts["train"], parts["test"], f"split from column '{self.split_column}' of {path}"
 
-    def _read(self, data_dir: str | os.PathLike | None) -> tuple[Split, list[str] | None, Path]:
-        path = find_file(self.path, data_dir, self.name)
-        x, names, splits = self.read_file(path)
-        y, self._classes = encode_labels(names, self.classes, str(path), self.label_map)
-        return Split(x, y), splits, path
+    def _read(self, data_dir: str | os.PathLike | None, file: str | None = None,
+              label_column: str | None = None) -> tuple[Split, list[str] | None, Path]:
+        """The examples of ``file`` (default ``path``, read with ``label_column``; the test file
+        with its own label column), each with its row number."""
+        test_file = file is not None
+        path = find_file(file or self.path, data_dir, self.name)
+        x, names, splits = self.read_file(path, label_column if test_file else self.label_column)
+        n = len(names) if names is not None else (x.shape[0] if hasattr(x, "shape") else len(x))
+        if names is None:
+            y, self._classes = np.full(n, UNLABELED, dtype=np.int64), self.classes
+        elif test_file:  # the training file's classes where it has them, else its own names
+            known = self._classes if self.labeled else self.classes
+            y, classes = encode_labels(names, known, str(path), self.label_map,
+                                       single_ok=known is None)
+            self._classes = self._classes or classes
+        else:
+            y, self._classes = encode_labels(names, self.classes, str(path), self.label_map)
+        return Split(x, y, rows=np.arange(n)), splits, path
 
-    def _labels_and_splits(self, path: Path, rows: list[Row]) -> tuple[list[str], list[str] | None]:
-        names = [label_name(cell(path, row, self.label_column), f"{path}, line {row[0]}")
-                 for row in rows]
+    def _labels_and_splits(self, path: Path, rows: list[Row], label_column: str | None
+                           ) -> tuple[list[str] | None, list[str] | None]:
+        names = None if label_column is None else [
+            label_name(cell(path, row, label_column), f"{path}, line {row[0]}") for row in rows]
         splits = None if self.split_column is None else [
             self.split_value(cell(path, row, self.split_column), f"{path}, line {row[0]}")
             for row in rows]
@@ -172,12 +228,16 @@ class TextFile(_FileDomain):
     Args:
         path: the file (relative to the working directory, else to ``data_dir``).
         text_column: the column holding the text.
-        label_column: the column holding the label (strings or integers).
+        label_column: the column holding the label (strings or integers); ``None``: the file
+            has no labels (an unlabeled target: its classes are the source's).
         split_column: optional column with ``train`` / ``test`` per row.
         name: the domain name in run names and tables (default: the file's stem).
         classes: optional class names in label-index order (labels given as names or indices).
         label_map: optional ``{label in the file: class name}``, e.g. ``{0: negative, 1:
             positive}``, applied before ``classes``; every label value must be a key.
+        test_path: optional labeled file of the same kind: the test part (``path`` then trains
+            in full, with or without labels).
+        test_label_column: the label column of ``test_path`` when ``label_column`` is ``None``.
     """
 
     modality = "text"
@@ -186,31 +246,34 @@ class TextFile(_FileDomain):
         super().__init__(path, **kwargs)
         self.text_column = text_column
 
-    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+    def read_file(self, path: Path, label_column: str | None
+                  ) -> tuple[Any, list[str] | None, list[str] | None]:
         columns, rows = read_table(path)
         require_columns(path, columns, text_column=self.text_column,
-                        label_column=self.label_column, split_column=self.split_column)
+                        label_column=label_column, split_column=self.split_column)
         texts = [str(cell(path, row, self.text_column)) for row in rows]
-        return (texts, *self._labels_and_splits(path, rows))
+        return (texts, *self._labels_and_splits(path, rows, label_column))
 
 
 class FeatureFile(_FileDomain):
     """Feature vectors (domain ``features``): a ``.npz`` with arrays ``X`` ``(n, d)`` and ``y``
     ``(n,)`` (and the ``split_column`` array if set), or a CSV / TSV / JSONL table whose columns
-    other than ``label_column`` and ``split_column`` are the numeric features. Other arguments as
-    :class:`TextFile`."""
+    other than ``label_column`` and ``split_column`` are the numeric features. With
+    ``label_column=None`` the file has no labels (a ``.npz`` needs no ``y``; a table's every
+    column is a feature). Other arguments as :class:`TextFile`."""
 
     modality = "vectors"
 
-    def read_file(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+    def read_file(self, path: Path, label_column: str | None
+                  ) -> tuple[Any, list[str] | None, list[str] | None]:
         if path.name.lower().endswith(".npz"):
-            return self._read_npz(path)
+            return self._read_npz(path, labeled=label_column is not None)
         columns, rows = read_table(path)
-        require_columns(path, columns, label_column=self.label_column,
+        require_columns(path, columns, label_column=label_column,
                         split_column=self.split_column)
-        features = [c for c in columns if c not in (self.label_column, self.split_column)]
+        features = [c for c in columns if c not in (label_column, self.split_column)]
         if not features:
-            raise DataError(f"{path}: no feature columns besides '{self.label_column}'.")
+            raise DataError(f"{path}: no feature columns besides '{label_column}'.")
         try:
             x = np.asarray([[row[1].get(c) for c in features] for row in rows], dtype=np.float32)
             ok = bool(np.isfinite(x).all())
@@ -222,9 +285,10 @@ class FeatureFile(_FileDomain):
             found = {c: record.get(c) for c in features if not _is_number(record.get(c))}
             raise DataError(f"{path}, line {line}: features must be finite numbers, found "
                             f"{found} (every column but label_column/split_column is a feature).")
-        return (x, *self._labels_and_splits(path, rows))
+        return (x, *self._labels_and_splits(path, rows, label_column))
 
-    def _read_npz(self, path: Path) -> tuple[Any, list[str], list[str] | None]:
+    def _read_npz(self, path: Path, labeled: bool = True
+                  ) -> tuple[Any, list[str] | None, list[str] | None]:
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
@@ -232,12 +296,14 @@ class FeatureFile(_FileDomain):
                 zlib.error) as exc:  # NotImplementedError: an unsupported zip compression
             raise DataError(f"{path}: not a readable .npz archive ({exc}); write it with "
                             f"np.savez(path, X=features, y=labels).") from exc
-        keys = ["X", "y"] + ([self.split_column] if self.split_column else [])
+        keys = ["X"] + (["y"] if labeled else []) + ([self.split_column] if self.split_column
+                                                      else [])
         # a member without the .npy magic comes back as bytes: not an array either
         missing = [k for k in keys if not isinstance(arrays.get(k), np.ndarray)]
         if missing:
-            raise DataError(f"{path}: no array {missing}; arrays found: {sorted(arrays)}.")
-        x, y = arrays["X"], arrays["y"]
+            fix = " (a file without labels: label_column=null)" if missing == ["y"] else ""
+            raise DataError(f"{path}: no array {missing}; arrays found: {sorted(arrays)}{fix}.")
+        x = arrays["X"]
         if x.ndim != 2 or not np.issubdtype(x.dtype, np.number) or len(x) == 0:
             raise DataError(f"{path}: X must be a non-empty 2-D numeric array (n, d), found "
                             f"shape {x.shape} dtype {x.dtype}.")
@@ -248,7 +314,8 @@ class FeatureFile(_FileDomain):
         bad = np.flatnonzero(~np.isfinite(x).all(1))
         if len(bad):
             raise DataError(f"{path}: X row {int(bad[0])} holds NaN/Inf ({len(bad)} rows do).")
-        names = [label_name(v, f"{path}, y[{i}]") for i, v in enumerate(y.tolist())]
+        names = None if not labeled else [label_name(v, f"{path}, y[{i}]")
+                                          for i, v in enumerate(arrays["y"].tolist())]
         splits = None if self.split_column is None else [
             self.split_value(v, f"{path}, {self.split_column}[{i}]")
             for i, v in enumerate(arrays[self.split_column].tolist())]

@@ -194,9 +194,18 @@ def write_tables(settings: list[Setting], score: str, out: Path,
         lines.append(f"| {rank} | `{varied}` | {s.mean(s.scores):.4f} ± "
                      f"{s.std(s.scores):.4f} | {len(s.scores)}{failed} | "
                      f"{s.worst_prior_kl:.3f}{guard} | "
-                     f"{100 * s.mean(s.source_acc):.1f} | {100 * s.mean(s.oracle_target_acc):.1f}"
-                     f" ± {100 * s.std(s.oracle_target_acc):.1f} |")
+                     f"{100 * s.mean(s.source_acc):.1f} | {_oracle(s.oracle_target_acc)} |")
     (out / "tune.md").write_text("\n".join(lines) + "\n")
+
+
+def _oracle(values: list[float]) -> str:
+    """``mean ± std`` in percent of the runs' target test accuracies; a target declared
+    unlabeled has none (its runs log no test/target_acc)."""
+    known = [v for v in values if v == v]
+    if not known:
+        return "— (no target labels)"
+    spread = statistics.stdev(known) if len(known) > 1 else 0.0
+    return f"{100 * statistics.fmean(known):.1f} ± {100 * spread:.1f}"
 
 
 def _csv(rows: list[list]) -> str:

@@ -62,6 +62,11 @@ def compute_all(out: dict[str, Outputs], min_samples: int = 20, tau: float = 0.0
         log_p = log_softmax(src_val.logits.astype(np.float64), axis=1)
         return -log_p[np.arange(len(src_val)), src_val.labels]
 
+    def oracle() -> float:
+        if "target_test" not in out:
+            raise V.MissingValidator("the target was declared unlabeled and has no test_path")
+        return V.accuracy(out["target_test"].logits, out["target_test"].labels)
+
     rules: dict[str, Callable[[], float]] = {
         "source_acc": lambda: V.accuracy(src_val.logits, src_val.labels),
         "entropy": lambda: V.entropy(target_logits()),
@@ -69,8 +74,7 @@ def compute_all(out: dict[str, Outputs], min_samples: int = 20, tau: float = 0.0
         "dev": lambda: V.dev(importance(), ce()),
         "snd": lambda: V.snd(target_logits(), tau),
         "prior_kl": lambda: V.prior_kl(target_logits(), src_val.labels),
-        "oracle_target_acc": lambda: V.accuracy(out["target_test"].logits,
-                                                out["target_test"].labels),
+        "oracle_target_acc": oracle,
     }
     scores, missing = {}, {}
     for name in NAMES:
@@ -106,6 +110,8 @@ class SelectionCallback(L.Callback):
     def _subsets(self, datamodule: Any) -> dict[str, np.ndarray]:
         if not self._index:
             for offset, part in enumerate(_PARTS):
+                if part not in datamodule.parts:  # an unlabeled target: no target_test
+                    continue
                 cap = self.oracle_max_samples if part == "target_test" else self.max_samples
                 self._index[part] = subset_index(len(datamodule.parts[part]), cap,
                                                  self.seed + offset)

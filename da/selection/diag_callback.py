@@ -97,6 +97,8 @@ class DiagnosticsCallback(L.Callback):
         if not found:
             return
         dm = trainer.datamodule
+        if "target_test" not in dm.parts:  # an unlabeled target: nothing held out to probe on
+            return
         source_val, target_test = (
             collect(module, dm, part, subset_index(len(dm.parts[part]), self.max_points,
                                                    self.seed + 10 + i)).features

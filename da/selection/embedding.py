@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 from sklearn.manifold import TSNE
 
+from da.data.types import UNLABELED
+
 _MARKERS = "o^sDvP*X<>"
 
 
@@ -45,8 +47,9 @@ def embedding_plot(f_source: np.ndarray, y_source: np.ndarray, f_target: np.ndar
     parts = [("source", xy[:n_s], np.asarray(y_source), "o"),
              ("target", xy[n_s:], np.asarray(y_target), "^")]
     labels = sorted({int(c) for _, _, y, _ in parts for c in y})
-    names = {c: (classes[c] if classes is not None and c < len(classes) else str(c))
+    names = {c: (classes[c] if classes is not None and 0 <= c < len(classes) else str(c))
              for c in labels}
+    names[UNLABELED] = "unlabeled"  # a target declared unlabeled: grey, one marker
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
     for (domain, pts, y, _), colour in zip(parts, ("tab:blue", "tab:orange")):
         for c in labels:
@@ -56,8 +59,9 @@ def embedding_plot(f_source: np.ndarray, y_source: np.ndarray, f_target: np.ndar
     for domain, pts, y, marker in parts:
         for c in labels:
             sel = y == c
+            colour = "tab:gray" if c == UNLABELED else f"C{(c + 2) % 10}"
             right.scatter(pts[sel, 0], pts[sel, 1], s=8, alpha=0.6, marker=marker,
-                          c=f"C{(c + 2) % 10}", label=f"{names[c]} ({domain})")
+                          c=colour, label=f"{names[c]} ({domain})")
     left.set_title("by domain (colour)")
     right.set_title("by class (colour)")
     for axis in (left, right):

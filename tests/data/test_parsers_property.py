@@ -255,7 +255,7 @@ def test_features_npz_and_csv_round_trip(root, n, d, data):
     lines += [",".join([repr(float(v)) for v in row] + [str(label)]) for row, label in zip(x, y)]
     put(root, "f.csv", ("\n".join(lines) + "\n").encode())
     for name in ("f.npz", "f.csv"):
-        got_x, names, splits = FeatureFile(str(root / name)).read_file(root / name)
+        got_x, names, splits = FeatureFile(str(root / name)).read_file(root / name, "label")
         np.testing.assert_array_equal(got_x, x)
         assert names == [str(label) for label in y] and splits is None
 
@@ -288,7 +288,7 @@ def damaged_npz(draw) -> bytes:
 @given(JUNK | damaged_npz(), st.booleans())
 def test_features_junk_is_a_data_error(root, data, as_csv):
     path = put(root, "junk.csv" if as_csv else "junk.npz", data)
-    data_error_or_result(lambda: FeatureFile(str(path)).read_file(path))
+    data_error_or_result(lambda: FeatureFile(str(path)).read_file(path, "label"))
 
 
 # --- digits: IDX (MNIST) and HDF5 (USPS, MATLAB v7.3) ----------------------------------------
