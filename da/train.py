@@ -48,6 +48,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     import torch
 
     from da.run import predictions
+    from da.run.predict import tested_name, write_model_inputs
     from da.run.build import build_data, build_loggers, build_model, build_trainer
     from da.run.provenance import run_provenance
     from da.run.resume import resume_checkpoint
@@ -64,6 +65,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
     check_unlabeled_target(cfg, datamodule)
     predicting = predictions.wanted(cfg.predictions, datamodule)
     encoder, encoder_info = encoder_side.encoder(datamodule.input_dim)
+    if launch_rank_zero():  # what da-predict needs to feed new inputs as training fed them
+        write_model_inputs(output_dir, cfg, datamodule, encoder_side)
     model = build_model(cfg, datamodule, encoder)
     loggers = build_loggers(cfg)
     for logger in loggers:
@@ -89,7 +92,9 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         "time/fit_s": fit_s, "time/total_s": time.perf_counter() - start,
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
         encoder_info, device_memory(), selection_metrics(trainer, choice))
-    metrics.update(provenance, **{"meta/encoder": cfg.encoder.name})  # what auto chose
+    metrics.update(provenance, **{"meta/encoder": cfg.encoder.name,  # what auto chose
+                                  "meta/tested_checkpoint": tested_name(choice.ckpt_path,
+                                                                        output_dir)})
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
         print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)

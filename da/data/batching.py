@@ -58,6 +58,15 @@ def already_batched(batch: Any) -> Any:
     return batch
 
 
+def batch_dataset(arrays: tuple[Any, ...], collate: Any) -> tuple[Dataset, Any]:
+    """``(dataset, collate_fn)`` serving ``arrays`` row by row: tensors without a pipeline
+    ``collate`` a whole batch at a time (:class:`TensorBatchDataset`), anything else item by item
+    through ``collate`` (``None``: PyTorch's default collation)."""
+    if collate is None and all(isinstance(a, torch.Tensor) for a in arrays):
+        return TensorBatchDataset(*arrays), already_batched
+    return ArrayDataset(*arrays), collate
+
+
 class TextCollate:
     """Collates ``text`` or ``(text, label)`` items into token tensors (and a label tensor)."""
 

@@ -24,7 +24,7 @@ from lightning.pytorch.utilities import CombinedLoader
 from torch.utils.data import DataLoader, Subset
 
 from da.data.base import DomainSource
-from da.data.batching import ArrayDataset, TensorBatchDataset, already_batched
+from da.data.batching import batch_dataset
 from da.data.memo import load_domain
 from da.data.pipeline import InputPipeline
 from da.data.sampling import EpochShuffle, LengthBuckets
@@ -146,11 +146,7 @@ class DomainPairDataModule(L.LightningDataModule):
         """
         split = self.parts[part]
         arrays = (split.x, torch.as_tensor(split.y)) if labels else (split.x,)
-        collate = self.pipeline.collate
-        if collate is None and all(isinstance(a, torch.Tensor) for a in arrays):
-            dataset, collate = TensorBatchDataset(*arrays), already_batched
-        else:
-            dataset = ArrayDataset(*arrays)
+        dataset, collate = batch_dataset(arrays, self.pipeline.collate)
         if index is not None:
             dataset = Subset(dataset, np.asarray(index).tolist())
         size = batch_size or (self.batch_size if shuffle else self.eval_batch_size)

@@ -37,6 +37,30 @@ class TfidfFeaturizer:
         return self.vectorizer.transform(texts)
 
     @property
+    def fitted(self) -> bool:
+        """Whether the vocabulary and idf weights are known (fitted or restored)."""
+        return hasattr(self.vectorizer, "vocabulary_") or self.vectorizer.vocabulary is not None
+
+    def state(self) -> dict:
+        """The fitted vocabulary (terms in column order) and idf weights, as JSON-able lists,
+        saved in the run dir so that ``da-predict`` applies the run's own tf-idf."""
+        vocabulary = self.vectorizer.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        return {"terms": terms, "idf": [float(v) for v in self.vectorizer.idf_]}
+
+    def restore(self, state: dict) -> "TfidfFeaturizer":
+        """Take the vocabulary and idf weights of :meth:`state` instead of fitting them."""
+        terms, idf = list(state["terms"]), np.asarray(state["idf"], dtype=np.float64)
+        if len(terms) != len(idf):
+            raise ValueError(f"tf-idf state: {len(terms)} terms but {len(idf)} idf weights")
+        params = self.vectorizer.get_params()
+        params["vocabulary"] = {term: i for i, term in enumerate(terms)}
+        self.vectorizer = TfidfVectorizer(**params)
+        self.vectorizer.fit(terms[:1])  # sets up the transformer; idf replaced next
+        self.vectorizer.idf_ = idf
+        return self
+
+    @property
     def dim(self) -> int:
         """Length of the output vectors."""
         return len(self.vectorizer.vocabulary_)

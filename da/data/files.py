@@ -264,6 +264,10 @@ class FeatureFile(_FileDomain):
 
     modality = "vectors"
 
+    def __init__(self, path: str, ignore_columns: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.ignore_columns = tuple(ignore_columns)  # of a table: neither features nor labels
+
     def read_file(self, path: Path, label_column: str | None
                   ) -> tuple[Any, list[str] | None, list[str] | None]:
         if path.name.lower().endswith(".npz"):
@@ -271,7 +275,8 @@ class FeatureFile(_FileDomain):
         columns, rows = read_table(path)
         require_columns(path, columns, label_column=label_column,
                         split_column=self.split_column)
-        features = [c for c in columns if c not in (label_column, self.split_column)]
+        features = [c for c in columns
+                    if c not in (label_column, self.split_column, *self.ignore_columns)]
         if not features:
             raise DataError(f"{path}: no feature columns besides '{label_column}'.")
         try:

@@ -38,7 +38,8 @@ def vector_pipeline(encoder_input: str, modality: str, featurizer: TfidfFeaturiz
     def prepare(parts: dict[str, Any]) -> dict[str, torch.Tensor]:
         if modality == "text" and encoder_input == "vectors":
             tfidf = featurizer or TfidfFeaturizer()
-            tfidf.fit([text for part in TRAINING_PARTS for text in parts[part]])
+            if not tfidf.fitted:  # restored from a run dir (da-predict): applied as it is
+                tfidf.fit([text for part in TRAINING_PARTS for text in parts[part]])
             parts = {k: tfidf.transform(x) for k, x in parts.items()}
         tensors = {k: to_tensor(x) for k, x in parts.items()}
         if denoiser is not None:

@@ -20,6 +20,7 @@ from omegaconf.errors import MissingMandatoryValue
 from torch import nn
 
 from da.data.datamodule import DomainPairDataModule
+from da.data.featurize import TfidfFeaturizer
 from da.data.pipeline import InputPipeline
 from da.encoders.inputs import check_encoder_fits, check_same_modality
 from da.encoders.hf import HFBackbone
@@ -45,6 +46,8 @@ class EncoderSide:
     pipeline: InputPipeline
     text: TextEncoding | None = None  # text encoders: the encoder that goes with the pipeline
     backbone: HFBackbone | None = None
+    featurizer: Any = None  # tf-idf of text domains read by a vector encoder (fitted in prepare)
+    denoiser: Any = None    # mSDA (encoder.denoiser)
 
     def encoder(self, input_dim: int | None) -> tuple[nn.Module, dict]:
         """``(encoder, info)``: a vector or image encoder sized to the prepared inputs
@@ -70,9 +73,13 @@ def build_encoder_side(cfg: DictConfig, modality: str) -> EncoderSide:
     """
     encoder = cfg.encoder
     if encoder.get("backbone") is None:
-        return EncoderSide(cfg, vector_pipeline(
-            encoder.input, modality, build(encoder.get("featurizer"), "encoder.featurizer"),
-            build(encoder.get("denoiser"), "encoder.denoiser"), cfg.get("cache_dir")))
+        featurizer = build(encoder.get("featurizer"), "encoder.featurizer")
+        if featurizer is None and modality == "text" and encoder.input == "vectors":
+            featurizer = TfidfFeaturizer()  # the default tf-idf, kept to save its vocabulary
+        denoiser = build(encoder.get("denoiser"), "encoder.denoiser")
+        return EncoderSide(cfg, vector_pipeline(encoder.input, modality, featurizer, denoiser,
+                                                cfg.get("cache_dir")),
+                           featurizer=featurizer, denoiser=denoiser)
     backbone = build(encoder.backbone, "encoder.backbone")
     top = build(encoder.model, "encoder.model", in_dim=backbone.out_dim)
     text = text_encoding(backbone, top, cache=encoder.cache, prefix_cache=encoder.prefix_cache,
@@ -107,9 +114,13 @@ def build_encoder(cfg: DictConfig, datamodule: DomainPairDataModule) -> tuple[nn
     return EncoderSide(cfg, datamodule.pipeline).encoder(datamodule.input_dim)
 
 
-def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
-                encoder: nn.Module | None = None) -> AlignmentModule:
+def build_model(cfg: DictConfig, datamodule: DomainPairDataModule | None,
+                encoder: nn.Module | None = None, num_classes: int | None = None
+                ) -> AlignmentModule:
     """The `AlignmentModule` (alignment loss, optimizer, scheduler) around ``encoder``.
+
+    Without a ``datamodule`` (``da-predict``: a trained run's model rebuilt to load its
+    checkpoint), ``encoder`` and ``num_classes`` are given and nothing reads data.
 
     A loss config with ``num_classes: ???`` gets the number of classes of the data. A method
     config with a ``module`` node (``_target_`` + ``_partial_: true``, e.g. conf/method/mcd.yaml)
@@ -121,13 +132,14 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         raise ConfigError(f"encoder.out_dim is {cfg.encoder.out_dim} but the encoder built from "
                           f"encoder.model outputs {getattr(encoder, 'out_dim', None)} features; "
                           f"make them equal.")
+    num_classes = datamodule.num_classes if datamodule is not None else num_classes
     loss_node, loss_extra = cfg.method.loss, {}
     if loss_node is not None and OmegaConf.is_missing(loss_node, "num_classes"):  # `???`
-        loss_extra["num_classes"] = datamodule.num_classes
+        loss_extra["num_classes"] = num_classes
     # A method with its own training loop names its LightningModule (a partial) in `module`.
     module = build(cfg.method.get("module"), "method.module") or AlignmentModule
     model = module(
-        encoder=encoder, num_classes=datamodule.num_classes,
+        encoder=encoder, num_classes=num_classes,
         alignment=build(loss_node, "method.loss", **loss_extra),
         align_weight=build(cfg.method.weight, "method.weight"),
         optimizer=build(cfg.optimizer, "optimizer"),
@@ -137,7 +149,8 @@ def build_model(cfg: DictConfig, datamodule: DomainPairDataModule,
         head_batch_norm=cfg.head.batch_norm, head_dropout=cfg.head.dropout,
         encoder_lr_scale=cfg.encoder.lr_scale, alignment_lr_scale=cfg.method.alignment_lr_scale,
         method=cfg.method.name,
-        target_loader=datamodule.loader("target_train", labels=False))  # inputs only (SHOT)
+        target_loader=None if datamodule is None else  # inputs only (SHOT)
+        datamodule.loader("target_train", labels=False))
     model.gather = check_gather(cfg, model.alignment)  # method.gather: DDP global batch
     try:  # fail now, not after data loading in fit, on e.g. a negative learning rate
         model.configure_optimizers()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,28 +59,52 @@ def probabilities(module: Any, datamodule: DomainPairDataModule, part: str) -> n
     logits = collect(module, datamodule, part, np.arange(len(datamodule.parts[part]))).logits
     if len(logits) == 0:
         return np.zeros((0, datamodule.num_classes))
-    return torch.softmax(torch.as_tensor(logits, dtype=torch.float64), dim=1).numpy()
+    return softmax(logits)
 
 
-def write_predictions(module: Any, datamodule: DomainPairDataModule, path: Path) -> int:
-    """Write ``predictions.csv`` for the target parts of ``datamodule``; returns its row count."""
-    classes = list(datamodule.classes)
-    text = isinstance(datamodule.target_raw.x, list)
+def softmax(logits: Any) -> np.ndarray:
+    """Row-wise softmax in float64 (probabilities that sum to 1 to print precision)."""
+    return torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float64), dim=1).numpy()
+
+
+@dataclass
+class Labelled:
+    """One part's predictions: ``part`` name, probabilities ``(n, classes)``, each example's row
+    in its file and, for text, the texts."""
+
+    part: str
+    probs: np.ndarray
+    rows: np.ndarray
+    texts: list[str] | None = None
+
+
+def write_csv(path: Path, classes: list[str], parts: list[Labelled]) -> int:
+    """Write the rows of ``parts`` in the format of the module docstring; returns the count."""
+    text = any(p.texts is not None for p in parts)
     header = ["part", "row"] + (["text"] if text else []) + ["predicted"] + \
         [f"p_{name}" for name in classes]
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(header)
-        for part in ("target_train", "target_test"):
-            if part not in datamodule.parts:
-                continue
-            p = probabilities(module, datamodule, part)
-            raw = datamodule.target_raw if part == "target_train" else datamodule.target_test_raw
-            rows = raw.rows if raw.rows is not None else np.arange(len(p))
-            for i, probs in enumerate(p):
-                out.writerow([part, int(rows[i])] + ([raw.x[i]] if text else []) +
+        for p in parts:
+            for i, probs in enumerate(p.probs):
+                out.writerow([p.part, int(p.rows[i])] + ([p.texts[i]] if text else []) +
                              [classes[int(probs.argmax())]] + [f"{q:.6g}" for q in probs])
-            count += len(p)
+            count += len(p.probs)
+    return count
+
+
+def write_predictions(module: Any, datamodule: DomainPairDataModule, path: Path) -> int:
+    """Write ``predictions.csv`` for the target parts of ``datamodule``; returns its row count."""
+    parts = []
+    for part in ("target_train", "target_test"):
+        if part not in datamodule.parts:
+            continue
+        probs = probabilities(module, datamodule, part)
+        raw = datamodule.target_raw if part == "target_train" else datamodule.target_test_raw
+        rows = raw.rows if raw.rows is not None else np.arange(len(probs))
+        parts.append(Labelled(part, probs, rows, raw.x if isinstance(raw.x, list) else None))
+    count = write_csv(path, list(datamodule.classes), parts)
     log.info("wrote %d target predictions to %s", count, path)
     return count
