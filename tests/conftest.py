@@ -52,3 +52,19 @@ def compose_cfg(tmp_path):
         return compose_config(overrides, tmp_path)
     yield _compose
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def unlabeled_pair(tmp_path) -> Path:
+    """A folder with source.csv (labeled reviews), target.csv (texts only), target_test.csv
+    (labeled) and hidden.json (target.csv's true labels, for checking predictions); train on it
+    with ``da_train(UNLABELED_RUN, ...)`` (tests/helpers.py) run in that folder."""
+    import json
+
+    from tests.helpers import reviews, text_only, write_table
+    write_table(tmp_path / "source.csv", reviews(300, seed=1))
+    target = reviews(200, seed=2)
+    text_only(tmp_path / "target.csv", target)
+    (tmp_path / "hidden.json").write_text(json.dumps([r["label"] for r in target]))
+    write_table(tmp_path / "target_test.csv", reviews(100, seed=3))
+    return tmp_path

@@ -9,6 +9,8 @@ environment setup and the fixtures.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import os
 import re
@@ -80,6 +82,12 @@ def built_encoder(cfg: DictConfig) -> tuple:
 
 
 # --- `da-train` in a subprocess, and what it writes --------------------------------------------
+
+#: A tf-idf DANN run of the ``unlabeled_pair`` fixture's files, the target declared unlabeled.
+UNLABELED_RUN = ["source=file", "source.path=source.csv", "target=file", "target.path=target.csv",
+                 "target.label_column=null", "encoder=mlp", "method=dann", "trainer.max_epochs=4",
+                 "trainer.enable_progress_bar=false"]
+
 
 def da_train(args: list[str], out: Path, cwd: Path | None = None, pythonpath: str | None = None,
              env: dict | None = None) -> subprocess.CompletedProcess:
@@ -194,3 +202,41 @@ def slurm_unavailable() -> str | None:
     if not set(states) & {"idle", "mixed"}:  # not "idle*": a node that does not respond
         return f"no idle SLURM node (sinfo: {' '.join(states) or 'no node'})"
     return None
+
+
+# Files of the user's own data (tests/data/test_user_data.py, test_unlabeled_target.py, ...)
+
+POSITIVE = ["great", "excellent", "love", "wonderful", "good"]
+NEGATIVE = ["bad", "awful", "hate", "poor", "terrible"]
+
+
+def reviews(n: int, labels=("negative", "positive"), seed: int = 0) -> list[dict]:
+    """``n`` short synthetic reviews whose words give the label away."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        label = labels[i % len(labels)]
+        words = POSITIVE if i % len(labels) else NEGATIVE
+        filler = rng.choice(["the", "item", "it"], 2).tolist()
+        text = " ".join(rng.choice(words, 3).tolist() + filler)
+        rows.append({"text": text, "label": label, "part": "test" if i % 4 == 0 else "train"})
+    return rows
+
+
+def write_table(path: Path, rows: list[dict]) -> Path:
+    opener = gzip.open if path.suffix == ".gz" else open
+    kind = Path(path.name.removesuffix(".gz")).suffix
+    with opener(path, "wt", newline="", encoding="utf-8") as handle:
+        if kind == ".jsonl":
+            handle.writelines(json.dumps(r) + "\n" for r in rows)
+        else:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]),
+                                    delimiter="\t" if kind == ".tsv" else ",")
+            writer.writeheader()
+            writer.writerows(rows)
+    return path
+
+
+def text_only(path: Path, rows: list[dict]) -> Path:
+    """The reviews' texts without their labels: a target file as a user has it."""
+    return write_table(path, [{"text": r["text"]} for r in rows])

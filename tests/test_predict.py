@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.data.test_unlabeled_target import BASE, files  # noqa: F401  (fixture)
-from tests.data.test_user_data import reviews, write_table
-from tests.helpers import REPO, da_train
+from tests.helpers import reviews, write_table
+from tests.helpers import REPO, UNLABELED_RUN, da_train
 
 
 def da_predict(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "da.run.predict", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def read(path: Path) -> list[dict]:
@@ -33,24 +33,24 @@ def probabilities(rows: list[dict], classes=("negative", "positive")) -> np.ndar
 
 
 @pytest.fixture
-def text_run(files):  # noqa: F811
+def text_run(unlabeled_pair):
     """A tf-idf DANN run on an unlabeled target with a labeled test file, tested on a
     checkpoint chosen before the last epoch (source_acc keeps its first best)."""
-    args = BASE + ["target.test_path=target_test.csv", "selection=source_acc"]
-    result = da_train(args, files / "out", cwd=files)
+    args = UNLABELED_RUN + ["target.test_path=target_test.csv", "selection=source_acc"]
+    result = da_train(args, unlabeled_pair / "out", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
-    return next((files / "out").glob("runs/dann-source_to_target-s0/*"))
+    return next((unlabeled_pair / "out").glob("runs/dann-source_to_target-s0/*"))
 
 
-def test_da_predict_labels_a_file_as_the_run_did(text_run, files):  # noqa: F811
+def test_da_predict_labels_a_file_as_the_run_did(text_run, unlabeled_pair):
     """The test file through da-predict gives the run's own predictions of it: same tested
     checkpoint, same tf-idf (restored: refitting on 100 texts would change every vector)."""
     metrics = json.loads((text_run / "metrics.json").read_text())
     assert metrics["meta/tested_checkpoint"].startswith("checkpoints/selected-source_acc")
-    result = da_predict(text_run, "target_test.csv", "--out", "labels.csv", cwd=files)
+    result = da_predict(text_run, "target_test.csv", "--out", "labels.csv", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "100 predictions written to labels.csv" in result.stdout
-    got = read(files / "labels.csv")
+    got = read(unlabeled_pair / "labels.csv")
     run_rows = [r for r in read(text_run / "predictions.csv") if r["part"] == "target_test"]
     assert [r["part"] for r in got] == ["input"] * 100
     assert [r["text"] for r in got] == [r["text"] for r in run_rows]
@@ -59,21 +59,21 @@ def test_da_predict_labels_a_file_as_the_run_did(text_run, files):  # noqa: F811
     assert len({r["predicted"] for r in got}) == 2  # not a constant labelling
 
 
-def test_da_predict_refuses_inputs_that_do_not_fit(text_run, files):  # noqa: F811
-    np.savez(files / "v.npz", X=np.zeros((3, 4)))
-    write_table(files / "other.csv", [{"review": r["text"]} for r in reviews(5)])
+def test_da_predict_refuses_inputs_that_do_not_fit(text_run, unlabeled_pair):
+    np.savez(unlabeled_pair / "v.npz", X=np.zeros((3, 4)))
+    write_table(unlabeled_pair / "other.csv", [{"review": r["text"]} for r in reviews(5)])
     cases = [
         (("v.npz",), "holds vectors (.npz), but the run was trained on text"),
         (("other.csv",), "no column 'text' (text_column); columns found: ['review']"),
         (("missing.csv",), "input file not found: missing.csv"),
     ]
     for args, message in cases:
-        result = da_predict(text_run, *args, cwd=files)
+        result = da_predict(text_run, *args, cwd=unlabeled_pair)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
-    result = da_predict(text_run, "other.csv", "--text-column", "review", cwd=files)
+    result = da_predict(text_run, "other.csv", "--text-column", "review", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-2000:]  # the column named: it reads
-    result = da_predict(files, "target.csv", cwd=files)
+    result = da_predict(unlabeled_pair, "target.csv", cwd=unlabeled_pair)
     assert result.returncode == 2 and "is not a finished da-train run dir" in result.stderr
 
 
@@ -115,18 +115,18 @@ def test_da_predict_on_vectors_uses_the_final_model(tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
-def test_da_predict_with_a_frozen_text_encoder(files, tmp_path):  # noqa: F811
+def test_da_predict_with_a_frozen_text_encoder(unlabeled_pair, tmp_path):
     """MiniLM features (max_length=auto, taken from the training texts): da-predict encodes the
     test file with the run's max_length and gives the run's own predictions of it."""
-    args = [a for a in BASE if a != "encoder=mlp"] + [
+    args = [a for a in UNLABELED_RUN if a != "encoder=mlp"] + [
         "encoder=minilm", "target.test_path=target_test.csv", "trainer.max_epochs=2"]
-    result = da_train(args, files / "out", cwd=files, env={"DA_CACHE_DIR": str(tmp_path)})
+    result = da_train(args, unlabeled_pair / "out", cwd=unlabeled_pair, env={"DA_CACHE_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
-    run = next((files / "out").glob("runs/dann-source_to_target-s0/*"))
+    run = next((unlabeled_pair / "out").glob("runs/dann-source_to_target-s0/*"))
     state = json.loads((run / "model_inputs.json").read_text())
     assert state["tfidf"] is None and state["max_length"] >= 2
-    result = da_predict(run, "target_test.csv", "--out", "labels.csv", cwd=files)
+    result = da_predict(run, "target_test.csv", "--out", "labels.csv", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
     run_rows = [r for r in read(run / "predictions.csv") if r["part"] == "target_test"]
-    np.testing.assert_allclose(probabilities(read(files / "labels.csv")),
+    np.testing.assert_allclose(probabilities(read(unlabeled_pair / "labels.csv")),
                                probabilities(run_rows), atol=2e-6)

@@ -14,13 +14,8 @@ from da.data.datamodule import check_compatible
 from da.data.files import FeatureFile, TextFile
 from da.data.types import UNLABELED, DomainData, Split
 from da.errors import ConfigError, DataError
-from tests.data.test_user_data import reviews, write_table
-from tests.helpers import da_train
-
-
-def text_only(path: Path, rows: list[dict]) -> Path:
-    """The reviews' texts without their labels: a target file as a user has it."""
-    return write_table(path, [{"text": r["text"]} for r in rows])
+from tests.helpers import reviews, text_only, write_table
+from tests.helpers import UNLABELED_RUN, da_train
 
 
 def read_predictions(run_dir: Path) -> list[dict]:
@@ -107,32 +102,15 @@ def test_classes_are_matched_to_the_source_by_name():
 # Through da-train
 # --------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def files(tmp_path) -> Path:
-    """source.csv (labeled), target.csv (texts only), target_test.csv (labeled), hidden.json
-    (target.csv's true labels, for checking the predictions)."""
-    write_table(tmp_path / "source.csv", reviews(300, seed=1))
-    target = reviews(200, seed=2)
-    text_only(tmp_path / "target.csv", target)
-    (tmp_path / "hidden.json").write_text(json.dumps([r["label"] for r in target]))
-    write_table(tmp_path / "target_test.csv", reviews(100, seed=3))
-    return tmp_path
-
-
-BASE = ["source=file", "source.path=source.csv", "target=file", "target.path=target.csv",
-        "target.label_column=null", "encoder=mlp", "method=dann", "trainer.max_epochs=4",
-        "trainer.enable_progress_bar=false"]
-
-
-def test_an_unlabeled_target_trains_and_writes_predictions(files):
-    result = da_train(BASE, files / "out", cwd=files)
+def test_an_unlabeled_target_trains_and_writes_predictions(unlabeled_pair):
+    result = da_train(UNLABELED_RUN, unlabeled_pair / "out", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
-    run = next((files / "out").glob("runs/dann-source_to_target-s0/*"))
+    run = next((unlabeled_pair / "out").glob("runs/dann-source_to_target-s0/*"))
     metrics = json.loads((run / "metrics.json").read_text())
     assert not [k for k in metrics if k.startswith("test/target")]  # nothing to test on
     assert "no test/target_* metrics: target 'target' has no labels" in result.stdout + result.stderr
     predicted = read_predictions(run)
-    texts = [r["text"] for r in csv.DictReader(open(files / "target.csv", encoding="utf-8"))]
+    texts = [r["text"] for r in csv.DictReader(open(unlabeled_pair / "target.csv", encoding="utf-8"))]
     assert [r["part"] for r in predicted] == ["target_train"] * 200
     assert [int(r["row"]) for r in predicted] == list(range(200))
     assert [r["text"] for r in predicted] == texts
@@ -141,34 +119,34 @@ def test_an_unlabeled_target_trains_and_writes_predictions(files):
     names = np.array(["negative", "positive"])[probs.argmax(1)]
     assert [r["predicted"] for r in predicted] == names.tolist()
     # the words give the label away in both files: the labels are right, far above a constant
-    hidden = json.loads((files / "hidden.json").read_text())
+    hidden = json.loads((unlabeled_pair / "hidden.json").read_text())
     accuracy = np.mean(names == np.array(hidden))
     assert accuracy >= 0.5 + 0.3, accuracy  # balanced classes: a constant predictor gets 0.5
 
 
-def test_a_labeled_test_file_tests_the_model_that_predicted(files):
+def test_a_labeled_test_file_tests_the_model_that_predicted(unlabeled_pair):
     """With test_path the run is tested; predictions.csv comes from the tested model (chosen
     by a rule: a checkpoint loaded back), so its test rows give test/target_acc exactly."""
-    args = BASE + ["target.test_path=target_test.csv", "selection=entropy"]
-    result = da_train(args, files / "out", cwd=files)
+    args = UNLABELED_RUN + ["target.test_path=target_test.csv", "selection=entropy"]
+    result = da_train(args, unlabeled_pair / "out", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
-    run = next((files / "out").glob("runs/dann-source_to_target-s0/*"))
+    run = next((unlabeled_pair / "out").glob("runs/dann-source_to_target-s0/*"))
     metrics = json.loads((run / "metrics.json").read_text())
     rows = [r for r in read_predictions(run) if r["part"] == "target_test"]
-    truth = [r["label"] for r in csv.DictReader(open(files / "target_test.csv", encoding="utf-8"))]
+    truth = [r["label"] for r in csv.DictReader(open(unlabeled_pair / "target_test.csv", encoding="utf-8"))]
     assert len(rows) == 100 and [int(r["row"]) for r in rows] == list(range(100))
     accuracy = np.mean([r["predicted"] == truth[int(r["row"])] for r in rows])
     assert accuracy == pytest.approx(metrics["test/target_acc"], abs=1e-6)
     assert metrics["test/selected_by/entropy"] == 1
 
 
-def test_without_test_labels_the_chosen_checkpoint_labels_the_target(files):
+def test_without_test_labels_the_chosen_checkpoint_labels_the_target(unlabeled_pair):
     """No test runs to load the chosen checkpoint, so the run loads it itself: the mean entropy
     of predictions.csv is the select/entropy that the CSV logger recorded at the chosen epoch,
     an earlier one than the last (source_acc reaches 1.0 early and keeps its first best)."""
-    result = da_train(BASE + ["selection=source_acc"], files / "out", cwd=files)
+    result = da_train(UNLABELED_RUN + ["selection=source_acc"], unlabeled_pair / "out", cwd=unlabeled_pair)
     assert result.returncode == 0, result.stderr[-3000:]
-    run = next((files / "out").glob("runs/dann-source_to_target-s0/*"))
+    run = next((unlabeled_pair / "out").glob("runs/dann-source_to_target-s0/*"))
     metrics = json.loads((run / "metrics.json").read_text())
     chosen = int(metrics["selection/epoch"])
     assert chosen < metrics["train/epochs"] - 1  # else the last model would pass too
@@ -188,7 +166,7 @@ def test_without_test_labels_the_chosen_checkpoint_labels_the_target(files):
     (["predictions=sometimes"], "predictions='sometimes': choose auto"),
     (["target.split_column=part"], "split_column=part with label_column=null"),
 ])
-def test_refused_before_training(files, extra, message):
-    result = da_train(BASE + extra, files / "out", cwd=files)
+def test_refused_before_training(unlabeled_pair, extra, message):
+    result = da_train(UNLABELED_RUN + extra, unlabeled_pair / "out", cwd=unlabeled_pair)
     assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
     assert "Traceback" not in result.stderr

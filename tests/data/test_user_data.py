@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,37 +9,7 @@ from da.data.datamodule import check_compatible
 from da.data.files import FeatureFile, TextFile
 from da.data.types import DomainData, Split
 from da.errors import DataError
-from tests.helpers import da_train, majority_rate
-
-POSITIVE = ["great", "excellent", "love", "wonderful", "good"]
-NEGATIVE = ["bad", "awful", "hate", "poor", "terrible"]
-
-
-def reviews(n: int, labels=("negative", "positive"), seed: int = 0) -> list[dict]:
-    """``n`` short synthetic reviews whose words give the label away."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        label = labels[i % len(labels)]
-        words = POSITIVE if i % len(labels) else NEGATIVE
-        filler = rng.choice(["the", "item", "it"], 2).tolist()
-        text = " ".join(rng.choice(words, 3).tolist() + filler)
-        rows.append({"text": text, "label": label, "part": "test" if i % 4 == 0 else "train"})
-    return rows
-
-
-def write_table(path: Path, rows: list[dict]) -> Path:
-    opener = gzip.open if path.suffix == ".gz" else open
-    kind = Path(path.name.removesuffix(".gz")).suffix
-    with opener(path, "wt", newline="", encoding="utf-8") as handle:
-        if kind == ".jsonl":
-            handle.writelines(json.dumps(r) + "\n" for r in rows)
-        else:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]),
-                                    delimiter="\t" if kind == ".tsv" else ",")
-            writer.writeheader()
-            writer.writerows(rows)
-    return path
+from tests.helpers import da_train, majority_rate, reviews, write_table
 
 
 # --------------------------------------------------------------------------------------------
