@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from da.results.tune import main, parse_pairs, score_settings
+from tests.helpers import da_train
 
 
 def _job(root, name, overrides, dev, source_acc, target_acc, finished=True, prior_kl=None):
@@ -122,3 +123,99 @@ def test_own_file_pairs_in_one_call(tmp_path, monkeypatch, capsys):
         "method.weight.value=1", "method.weight.value=3"]
     assert not any("path=" in s.overrides for s in settings)
     assert all(len(s.scores) == 2 for s in settings)
+
+
+# --------------------------------------------------------------------------------------------
+# --methods: the method is chosen too (issue #27, point 3)
+# --------------------------------------------------------------------------------------------
+
+def test_methods_and_their_grids_come_from_the_method_yamls(compose_cfg):
+    from omegaconf import OmegaConf
+
+    from da.results.method_grid import builtin_methods, method_grid, parse_methods
+
+    assert parse_methods("dann,mmd") == ["source_only", "dann", "mmd"]
+    assert parse_methods("mmd,source_only,mmd") == ["source_only", "mmd"]
+    assert parse_methods("all") == builtin_methods() and builtin_methods()[0] == "source_only"
+    assert len(builtin_methods()) == 14
+    assert method_grid("mmd", []) == ["method=mmd", "method.weight.value=0.3,1.0,3.0"]
+    assert method_grid("cdan_e", []) == [  # cdan's block, inherited
+        "method=cdan_e", "method.loss.coeff.value=0.1,0.3,1.0"]
+    assert method_grid("source_only", []) == ["method=source_only"]
+    for name in builtin_methods()[1:]:  # small grids around each default
+        cfg = compose_cfg([f"method={name}", "encoder=mlp"])
+        grid = OmegaConf.to_container(cfg.method.tune)
+        assert 1 <= len(grid) and all(2 <= len(v) <= 4 for v in grid.values()), name
+        for key, values in grid.items():
+            assert OmegaConf.select(cfg, key) in values, (name, key)
+    with pytest.raises(SystemExit, match="method 'nope' cannot be composed"):
+        method_grid("nope", [])
+
+
+@pytest.mark.parametrize("tune, message", [(3, "'method.tune' is 3"),
+                                           ({"method.weight.value": []}, "is \\[\\]")])
+def test_a_malformed_tune_block_is_a_config_error(tune, message):
+    from omegaconf import OmegaConf
+
+    from da.config.checks import normalize_method
+    from da.errors import ConfigError
+
+    cfg = OmegaConf.create({"method": {"name": "m", "loss": None, "weight": 1.0, "tune": tune}})
+    with pytest.raises(ConfigError, match=message):
+        normalize_method(cfg)
+
+
+def _tune_methods(folder, flip_target: bool) -> tuple[list[dict], str]:
+    """da-tune --methods dann on a features pair a -> b written in ``folder``, b unlabeled and
+    tested on the labeled b_test; with ``flip_target`` every label of b_test is the other class.
+    (Not a labeled b with a seeded stratified split: flipping its labels would change the split.)
+    Returns tune.csv's rows and chosen.txt."""
+    import csv
+
+    import numpy as np
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, shift in (("a", 0.0), ("b", 0.6), ("b_test", 0.6)):
+        y = np.arange(400) % 2
+        x = rng.normal(size=(400, 5)) + shift + 2.0 * y[:, None]
+        labels = 1 - y if name == "b_test" and flip_target else y
+        np.savez(folder / f"{name}.npz", X=x, **({} if name == "b" else {
+            "y": np.where(labels == 1, "pos", "neg")}))
+    code = main(["--methods", "dann", "encoder=mlp", "trainer.max_epochs=2", "logger=none",
+                 "target.label_column=null", f"target.test_path={folder / 'b_test.npz'}",
+                 "--pairs", f"features={folder / 'a.npz'}:features={folder / 'b.npz'}",
+                 "--seeds", "0", "--out", str(folder / "out"),
+                 "--sweep-dir", str(folder / "sweeps")])
+    assert code == 0
+    assert sorted(p.name for p in (folder / "sweeps").iterdir()) == ["dann", "source_only"]
+    with open(folder / "out" / "tune.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows, (folder / "out" / "chosen.txt").read_text().strip()
+
+
+def test_methods_pick_never_reads_target_labels(tmp_path):
+    """--methods on a pair, then on the same pair with every target label flipped: the same
+    candidates, label-free scores and choice (only the oracle column changes); the chosen line
+    names the pair and the chosen setting, and runs as it is."""
+    rows, line = _tune_methods(tmp_path / "plain", flip_target=False)
+    flipped, flipped_line = _tune_methods(tmp_path / "flipped", flip_target=True)
+    assert len(rows) == 4  # source_only + dann's three reversal caps
+    label_free = ("setting", "score_dev_mean", "worst_prior_kl", "source_acc_mean")
+    assert [[r[k] for k in label_free] for r in rows] == \
+        [[r[k].replace("flipped", "plain") for k in label_free] for r in flipped]
+    assert [r["oracle_target_acc_mean"] for r in rows] != \
+        [r["oracle_target_acc_mean"] for r in flipped]
+    folder = tmp_path / "plain"
+    assert line.startswith(f"da-train source=features source.path={folder / 'a.npz'} "
+                           f"target=features target.path={folder / 'b.npz'} ")
+    assert line.endswith(" " + rows[0]["setting"].split()[-1])  # e.g. method=source_only
+    assert flipped_line == line.replace("plain", "flipped")
+    result = da_train(line.split()[1:] + ["trainer.enable_progress_bar=false"],
+                      tmp_path / "chosen_run", cwd=tmp_path)  # as printed, with the test file
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_methods_exclude_a_method_override():
+    with pytest.raises(SystemExit):
+        main(["--methods", "dann", "method=mmd", "--pairs", "a:b"])

@@ -24,8 +24,9 @@ from da.config.origin import origin
 from da.errors import ConfigError
 from da.config.signatures import check_arguments
 
-#: The keys of a method yaml (conf/base/method.yaml adds gather and alignment_lr_scale).
-METHOD_KEYS = ("name", "loss", "weight", "module", "gather", "alignment_lr_scale")
+#: The keys of a method yaml (conf/base/method.yaml adds gather and alignment_lr_scale; ``tune``:
+#: the method's label-free grid for ``da-tune --methods``, read by nothing else).
+METHOD_KEYS = ("name", "loss", "weight", "module", "gather", "alignment_lr_scale", "tune")
 #: The keys of an encoder yaml (backbone .. prefix_cache: text encoders, conf/encoder/hf.yaml;
 #: featurizer, denoiser: the vector pipeline, conf/encoder/mlp.yaml).
 ENCODER_KEYS = ("name", "input", "out_dim", "model", "lr_scale", "backbone", "freeze", "cache",
@@ -65,7 +66,7 @@ def normalize_method(cfg: DictConfig) -> DictConfig:
                 raise ConfigError(f"{origin('method')}: no 'loss'; {_METHOD_SHAPE}.")
             raw = OmegaConf.to_container(method, resolve=False)  # keeps ${...} and ???
             loss = {key: value for key, value in raw.items()
-                    if key not in ("name", "gather", "alignment_lr_scale")}
+                    if key not in ("name", "gather", "alignment_lr_scale", "tune")}
             for key in loss:
                 del method[key]
             method.loss = loss
@@ -86,10 +87,28 @@ def normalize_method(cfg: DictConfig) -> DictConfig:
     if not _is_target_node(method.weight):
         raise ConfigError(f"{origin('method.weight')}: 'method.weight' is "
                           f"{_show(method.weight)}; {_WEIGHT_SHAPE}.")
+    check_tune_grid(method.get("tune"))
     if not isinstance(method.name, str) or not method.name:
         raise ConfigError(f"{origin('method.name')}: 'method.name' is {_show(method.name)}; "
                           f"expected the method's name, a string (used in run names).")
     return cfg
+
+
+def check_tune_grid(tune: Any) -> None:
+    """``method.tune`` (optional): ``{override key: [values]}``, e.g.
+    ``{method.weight.value: [0.3, 1.0, 3.0]}``, the grid ``da-tune --methods`` sweeps."""
+    if tune is None:
+        return
+    shape = ("expected {override key: [values]}, e.g. tune: {method.weight.value: "
+             "[0.3, 1.0, 3.0]}")
+    if not isinstance(tune, DictConfig):
+        raise ConfigError(f"{origin('method.tune')}: 'method.tune' is {_show(tune)}; {shape}.")
+    for key, values in tune.items():
+        values = OmegaConf.to_container(values) if OmegaConf.is_config(values) else values
+        if not isinstance(values, list) or not values or not all(
+                isinstance(v, (int, float, str, bool)) for v in values):
+            raise ConfigError(f"{origin('method.tune')}: 'method.tune.{key}' is "
+                              f"{_show(values)}; {shape}.")
 
 
 def check_encoder(encoder: DictConfig) -> None:

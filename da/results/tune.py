@@ -27,6 +27,15 @@ ranked after every setting that passes. If no setting passes, the one with the s
 Writes ``tune.csv`` (one row per setting), ``tune.md`` (settings ranked by the score, the chosen
 one first) and ``RUN.md`` (command, commit, machine, wall time) to ``--out``; prints the chosen
 overrides. The same runs can be re-scored with ``--table-only --sweep-dir DIR --score NAME``.
+
+**Choosing the method too** (``--methods a,b,c`` or ``--methods all``): each method sweeps the
+grid of its yaml's ``tune`` block (:mod:`da.results.method_grid`), ``source_only`` is always a
+candidate, and the (method, setting) candidates are ranked together by the same score and guard.
+The chosen ``da-train`` line (on the pair, if there is one) is printed and written to
+``chosen.txt``::
+
+    da-tune --methods source_only,dann,mmd,coral,shot encoder=mlp target.label_column=null \
+        --pairs features=a.npz:features=b.npz --seeds 0,1
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from da.data.files import file_stem
+from da.results.method_grid import method_grid, parse_methods
 from da.results.tables import collect, job_setting
 from da.run.provenance import REPO, git_commit, machine
 from da.selection.validators import MAX_PRIOR_KL, MODES
@@ -52,7 +62,7 @@ from da.selection.validators import MAX_PRIOR_KL, MODES
 #: Overrides that identify a job's pair and seed rather than its setting (da-compare's list,
 #: da.results.tables._NOT_SETTING, also leaves out method=, which is its own column there).
 _NOT_SETTING = ("source=", "target=", "source.path=", "target.path=", "seed=",
-                "validators.enabled=", "hydra/launcher=", "++trainer.check_val_every_n_epoch=")
+                "validators.enabled=", "hydra/launcher=", "trainer.check_val_every_n_epoch=")
 #: Only the final model is scored, so validation (and the validators, ~0.7 s each) runs once.
 _LAST_EPOCH_ONLY = "++trainer.check_val_every_n_epoch=${trainer.max_epochs}"
 
@@ -220,6 +230,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pairs", nargs="+", default=[],
                         help="development pairs SOURCE:TARGET; a side is a domain name or an own "
                              "file as GROUP=PATH (file=texts.csv, features=vectors.npz)")
+    parser.add_argument("--methods", default=None,
+                        help="choose the method too: a,b,c or all; each method sweeps the grid "
+                             "of its yaml's tune block, source_only is always a candidate")
     parser.add_argument("--seeds", default="0,1,2", help="seeds, comma separated (default 0,1,2)")
     parser.add_argument("--score", default="dev", choices=[m for m in MODES if "oracle" not in m],
                         help="label-free validator that ranks the settings (default dev)")
@@ -236,6 +249,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--table-only needs --sweep-dir")
     if not args.table_only and not args.pairs:
         parser.error("give the development pairs: --pairs SOURCE:TARGET [SOURCE:TARGET ...]")
+    if args.methods is not None and any(o.startswith("method=") for o in args.overrides):
+        parser.error("--methods chooses the method: drop method= from the overrides")
     return args
 
 
@@ -248,8 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or sweep_dir
     commit = git_commit()
     start = time.perf_counter()
-    commands = [] if args.table_only else run_grid(args.overrides, pairs, args.seeds, sweep_dir,
-                                                   args.launcher)
+    commands = []
+    if args.methods is not None:  # one sweep per method (its own grid) and pair
+        sweep_dirs = [sweep_dir / name for name in parse_methods(args.methods)]
+        grids = [[*args.overrides, *method_grid(d.name, args.overrides)] for d in sweep_dirs]
+        if not args.table_only:
+            for grid, method_dir in zip(grids, sweep_dirs):
+                commands += run_grid(grid, pairs, args.seeds, method_dir, args.launcher)
+    elif not args.table_only:
+        commands = run_grid(args.overrides, pairs, args.seeds, sweep_dir, args.launcher)
     wall = time.perf_counter() - start
     settings = score_settings(sweep_dirs, args.score, args.max_prior_kl)
     if not any(s.scores for s in settings):
@@ -269,9 +291,20 @@ def main(argv: list[str] | None = None) -> int:
             f"guard `select/prior_kl` <= {args.max_prior_kl:g} in every run\n"
             f"- Commit: `{commit}`\n- Machine: {machine()}\n"
             f"- Date: {stamp}; wall time: {wall:.0f} s\n")
+    line = chosen_command(settings[0].overrides, pairs)
+    (out / "chosen.txt").write_text(line + "\n")
     print((out / "tune.md").read_text() + f"\nchosen: {settings[0].overrides or '(defaults)'}"
-          f"\nwritten: {out}", flush=True)
+          f"\nrun it: {line}\nwritten: {out}", flush=True)
     return 0
+
+
+def chosen_command(setting: str, pairs: list[tuple[str, str]]) -> str:
+    """The ``da-train`` line of the chosen setting; with one development pair, on that pair (the
+    user's own files: the usual case), else without source and target."""
+    sides = []
+    if len(pairs) == 1:
+        sides = [*side_overrides("source", pairs[0][0])[1], *side_overrides("target", pairs[0][1])[1]]
+    return shlex.join(["da-train", *sides, *setting.split()])
 
 
 if __name__ == "__main__":
