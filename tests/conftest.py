@@ -15,6 +15,9 @@ from da.train import compose_config
 from tests.helpers import DATA_DIR
 
 os.environ.setdefault("DA_DATA_DIR", str(DATA_DIR))
+# encoder=auto picks mpnet for text where it is installed; the tests keep the 5x faster MiniLM
+# (tests/encoders/test_auto.py checks the real choice with this variable unset)
+os.environ.setdefault("DA_TEXT_ENCODER", "minilm")
 os.environ["HF_HUB_OFFLINE"] = "1"
 # Feature caches of this test session stay out of ~/.cache (and are shared across its tests).
 os.environ["DA_CACHE_DIR"] = tempfile.mkdtemp(prefix="da-test-cache-")

@@ -7,8 +7,8 @@ names of the chosen source and target options (after the command line's and an e
 overrides) before it loads any group file. It reads each domain's yaml through Hydra's config
 sources (following a wrapper's defaults to ``conf/domain/``), imports the dataset class named by
 ``_target_`` and reads its ``modality`` (a class attribute: no data is loaded), and returns
-:data:`~da.encoders.inputs.AUTO_ENCODERS` of that modality (text → ``minilm``, vectors → ``mlp``,
-images → ``lenet``). So the run is composed once, exactly as with that ``encoder=<name>``, and
+:func:`~da.encoders.inputs.auto_encoder` of that modality (text → ``mpnet`` where installed, else
+``minilm`` with a warning; vectors → ``mlp``, images → ``lenet``). So the run is composed once, exactly as with that ``encoder=<name>``, and
 overrides of the chosen encoder's own keys apply (``da-train encoder.freeze=4``). An explicit
 ``encoder=...`` (or an experiment's) replaces the resolver's entry and it is not called.
 
@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from da.config.checks import check_target_node
 from da.config.domain_groups import DOMAIN_FILES
 from da.config.signatures import import_target
-from da.encoders.inputs import AUTO_ENCODERS, check_same_modality
+from da.encoders.inputs import AUTO_ENCODERS, auto_encoder, auto_modality, check_same_modality
 from da.errors import ConfigError
 
 #: The marker's name and ``encoder.input`` (conf/encoder/auto.yaml).
@@ -51,7 +51,7 @@ def choose_encoder(source: str, target: str) -> str:
         return AUTO
     if None in found or found[0] != found[1] or found[0] not in AUTO_ENCODERS:
         return AUTO
-    return AUTO_ENCODERS[found[0]]
+    return auto_encoder(found[0])
 
 
 def register_resolver() -> None:
@@ -72,7 +72,7 @@ def encoder_for(cfg: DictConfig) -> str | None:
     if modality not in AUTO_ENCODERS:
         raise ConfigError(f"encoder=auto has no encoder for domains that hold {modality!r} "
                           f"(it knows {', '.join(AUTO_ENCODERS)}); name one: encoder=<name>.")
-    return AUTO_ENCODERS[modality]
+    return auto_encoder(modality)
 
 
 def domain_modality(node: DictConfig, group: str) -> str:
@@ -85,7 +85,7 @@ def key_message(exc: Exception, keys: list[str], name: str) -> str:
     """The error for an override of an encoder key that the chosen encoder does not have."""
     found = re.search(r"Could not override '([\w.]+)'", str(exc))
     key = f" '{found.group(1)}'" if found else " of these keys"
-    modality = {v: k for k, v in AUTO_ENCODERS.items()}[name]
+    modality = auto_modality(name)
     return (f"{' '.join(keys)}: encoder=auto (the default) chose encoder={name} for this run's "
             f"{modality} domains, and encoder {name} has no key{key}; name the encoder whose key "
             f"it is (encoder=<name> {' '.join(keys)}) or drop the override.")

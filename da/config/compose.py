@@ -30,7 +30,7 @@ from da.config.checks import prepare_config
 from da.config.domain_groups import register_domain_groups, register_searchpath_domains
 from da.config.renamed import check_renamed
 from da.data.files import file_stem
-from da.encoders.inputs import AUTO_ENCODERS
+from da.encoders.inputs import auto_modality
 from da.errors import ConfigError
 
 #: The repository's conf/ (the package is installed in editable mode, see the README).
@@ -119,7 +119,7 @@ def _encoder_key_error(exc: Exception, overrides: list[str],
     if "Could not override 'encoder." not in str(exc) or not keys:
         return None
     chosen = compose_without_keys().encoder.name
-    if chosen not in AUTO_ENCODERS.values():  # an explicit encoder=auto: Hydra's message
+    if auto_modality(chosen) is None:  # an explicit encoder=auto: Hydra's message
         return None
     return ConfigError(key_message(exc, keys, chosen))
 

