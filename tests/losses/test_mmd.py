@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from da.losses import MMDLoss
+from da.losses.kernels import pairwise_sq_dists
 from da.losses.mmd import mmd2_unbiased
 from tests.losses.inputs import FEATURE_SHAPES, call_on_features, feature_batches
 from tests.losses.reference import (MULTIPLIERS, np_kernel, np_mean_i_ne_j, np_median_sq_bandwidth,
@@ -128,8 +129,8 @@ def test_mmd_rejects_bad_multipliers():
         MMDLoss([-1.0])
 
 
-# Regression: pairwise distances once used the |a|²+|b|²−2ab expansion, whose float32 residue
-# (~1e-6) on identical rows wrecked the median bandwidth: identical float32 batches got MMD² up
+# Regression: pairwise distances once used the |a|²+|b|²−2ab expansion on uncentered rows, whose
+# float32 residue (~1e-6 · |x|²) on identical rows wrecked the median bandwidth: identical float32 batches got MMD² up
 # to ~1 and a 1-example domain's within-term was not k(x, x) = 1.
 _ROW32 = (torch.arange(10, dtype=torch.float32) / 7).unsqueeze(0)
 
@@ -138,3 +139,17 @@ _ROW32 = (torch.arange(10, dtype=torch.float32) / 7).unsqueeze(0)
 def test_mmd_identical_duplicated_rows_float32_is_zero(m):
     x = _ROW32.repeat(m, 1)
     assert abs(call_on_features(MMDLoss(), x, x.clone()).item()) < 1e-5
+
+
+def test_pairwise_sq_dists_match_explicit_differences_far_from_the_origin():
+    """The fast (matrix-product) distances equal explicit differences, also for rows sharing a
+    large offset, where the uncentered expansion loses the small distances to rounding."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(40, 30, generator=g, dtype=torch.float64) * 0.01 + 50.0
+    b = torch.randn(25, 30, generator=g, dtype=torch.float64) * 0.01 + 50.0
+    exact = (a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1)
+    fast = pairwise_sq_dists(a.float(), b.float()).double()
+    assert torch.allclose(fast, exact, rtol=1e-3, atol=0)
+    a32 = a.float()
+    self_sq = pairwise_sq_dists(a32, a32)
+    assert torch.all(self_sq.diagonal() == 0)
