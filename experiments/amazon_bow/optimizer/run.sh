@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The optimizer study of issue #26 items 4-5 (README.md here): on Amazon bag-of-words, does a
+# target term's weight still set its strength under Adam, and what do the collapsing methods do
+# under SGD, the optimizer of their papers? Run from the repository root:
+#
+#   bash experiments/amazon_bow/optimizer/run.sh lr      # 1. SGD learning rate, source-only, 12 pairs
+#   bash experiments/amazon_bow/optimizer/run.sh tune    # 2. weights under SGD, development pairs
+#   bash experiments/amazon_bow/optimizer/run.sh table   # 3. the chosen settings on the 12 pairs
+#
+# Needs DA_DATA_DIR. Runs go to $RUNS (default outputs/optimizer_study); tables are printed by
+# summarize.py and da-tune writes its tune.md under this folder. No step reads a target label to
+# choose: 1 is chosen on the source validation accuracy, 2 by select/dev with the collapse guard.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+RUNS=${RUNS:-outputs/optimizer_study}
+HERE=experiments/amazon_bow/optimizer
+SGD=(optim=sgd_annealed "optimizer.lr=${SGD_LR:-0.03}")
+others() { echo bow_books,bow_dvd,bow_electronics,bow_kitchen | sed "s/bow_$1,\?//; s/,$//"; }
+twelve_pairs() {   # twelve_pairs SWEEP_NAME OVERRIDE...: one sweep per source, the 3 other targets
+  local name=$1; shift
+  for s in books dvd electronics kitchen; do
+    da-train -m experiment=amazon_bow_sweep source=bow_$s target="$(others $s)" \
+      validators.enabled=true logger=csv "$@" hydra.sweep.dir="$RUNS/$name/$s"
+  done
+}
+case "${1:?usage: run.sh lr|tune|table}" in
+  lr)
+    twelve_pairs sgd_lr method=source_only seed=0 optim=sgd_annealed \
+      optimizer.lr=0.01,0.03,0.1,0.3 hydra/launcher=basic
+    python $HERE/summarize.py "$RUNS/sgd_lr" ;;
+  tune)
+    declare -A GRID=(
+      [mcc]="method.weight.value=0.03,0.1,0.3,1"
+      [entropy]="method.weight.value=0.01,0.1,1"
+      [bnm]="method.weight.value=0.1,0.3,1"
+      [dann]="method.loss.coeff.value=0.1,0.3,1 diagnostics.a_distance=true"
+    )
+    for method in ${METHODS:-mcc entropy bnm dann}; do
+      # shellcheck disable=SC2086
+      da-tune method=$method ${GRID[$method]} "${SGD[@]}" encoder=mlp \
+        trainer.enable_progress_bar=false --pairs bow_books:bow_kitchen bow_electronics:bow_dvd \
+        --seeds 0,1 --launcher parallel --sweep-dir "$RUNS/tune/$method" --out "$HERE/tune/$method"
+    done ;;
+  table)
+    # CHOSEN: the settings tune chose, e.g. "method=mcc method.weight.value=0.1"; one per line
+    while read -r setting; do
+      [ -n "$setting" ] || continue
+      # shellcheck disable=SC2086
+      twelve_pairs "table/$(echo $setting | tr ' =' '_-')" $setting "${SGD[@]}" \
+        seed="${SEEDS:-0}" hydra/launcher=parallel
+    done <<< "${CHOSEN:?set CHOSEN to the settings to run, one per line}"
+    python $HERE/summarize.py "$RUNS/table" ;;
+esac
