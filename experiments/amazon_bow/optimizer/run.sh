@@ -34,8 +34,16 @@ case "${1:?usage: run.sh lr|tune|table}" in
       [entropy]="method.weight.value=0.01,0.1,1"
       [bnm]="method.weight.value=0.1,0.3,1"
       [dann]="method.loss.coeff.value=0.1,0.3,1 diagnostics.a_distance=true"
+      [cdan]="method.loss.coeff.value=0.1,0.3,1"
+      [cdan_e]="method.loss.coeff.value=0.1,0.3,1"
+      [dann_entropy]="method.loss.losses.dann.coeff.value=0.1,0.3 method.loss.weights.entropy=0.01,0.1"
+      [mmd]="method.weight.value=0.3,1,3,10"
+      [jmmd]="method.weight.value=0.3,1,3,10"
+      [coral]="method.weight.value=1,10,100"
+      [mcd]="method.weight.value=0.03,0.1,0.3,1"
+      [shot]="method.weight.value=0.1,0.3,1,3"
     )
-    for method in ${METHODS:-mcc entropy bnm dann}; do
+    for method in ${METHODS:-mcc entropy bnm dann cdan cdan_e dann_entropy mmd jmmd coral mcd shot}; do
       # shellcheck disable=SC2086
       da-tune method=$method ${GRID[$method]} "${SGD[@]}" encoder=mlp \
         trainer.enable_progress_bar=false --pairs bow_books:bow_kitchen bow_electronics:bow_dvd \
