@@ -5,7 +5,7 @@
 #
 #   bash experiments/amazon_bow/optimizer/run.sh lr      # 1. SGD learning rate, source-only, 12 pairs
 #   bash experiments/amazon_bow/optimizer/run.sh tune    # 2. weights under SGD, development pairs
-#   bash experiments/amazon_bow/optimizer/run.sh table   # 3. the chosen settings on the 12 pairs
+#   bash experiments/amazon_bow/optimizer/run.sh table   # 3. chosen.txt's settings on the 12 pairs
 #
 # Needs DA_DATA_DIR. Runs go to $RUNS (default outputs/optimizer_study); tables are printed by
 # summarize.py and da-tune writes its tune.md under this folder. No step reads a target label to
@@ -50,12 +50,14 @@ case "${1:?usage: run.sh lr|tune|table}" in
         --seeds 0,1 --launcher parallel --sweep-dir "$RUNS/tune/$method" --out "$HERE/tune/$method"
     done ;;
   table)
-    # CHOSEN: the settings tune chose, e.g. "method=mcc method.weight.value=0.1"; one per line
+    # CHOSEN: one setting per line, each a full set of overrides (its optimizer included), e.g.
+    #   "method=mcc method.weight.value=0.1 optim=sgd_annealed optimizer.lr=0.03"
+    # (the settings tune chose: chosen.txt here). Every run also gets the A-distance probes.
     while read -r setting; do
       [ -n "$setting" ] || continue
       # shellcheck disable=SC2086
-      twelve_pairs "table/$(echo $setting | tr ' =' '_-')" $setting "${SGD[@]}" \
-        seed="${SEEDS:-0}" hydra/launcher=parallel
-    done <<< "${CHOSEN:?set CHOSEN to the settings to run, one per line}"
+      twelve_pairs "table/$(echo $setting | tr ' =' '_-')" $setting diagnostics.a_distance=true \
+        seed="${SEEDS:-0,1,2}" hydra/launcher=parallel
+    done <<< "${CHOSEN:-$(grep -v '^#' $HERE/chosen.txt)}"
     python $HERE/summarize.py "$RUNS/table" ;;
 esac
