@@ -41,13 +41,13 @@ def write_shift(folder: Path) -> Path:
     return folder
 
 
-def target_accuracy(folder: Path, method: str, *extra: str) -> float:
+def target_accuracy(folder: Path, method: str, *extra: str, epochs: int = EPOCHS) -> float:
     """``test/target_acc`` of one in-process ``da-train`` run of ``method`` on the shift."""
-    out = folder / f"run-{method}-{abs(hash(extra))}"
+    out = folder / f"run-{method}-{epochs}-{abs(hash(extra))}"
     cfg = compose_config([
         "source=features", f"source.path={folder / 'source.npz'}", "source.name=src",
         "target=features", f"target.path={folder / 'target.npz'}", "target.name=tgt",
-        "encoder=mlp", f"method={method}", f"trainer.max_epochs={EPOCHS}", "seed=0",
+        "encoder=mlp", f"method={method}", f"trainer.max_epochs={epochs}", "seed=0",
         "trainer.enable_progress_bar=false", "logger=none", "callbacks=none", *extra], out)
     with contextlib.redirect_stdout(io.StringIO()):
         return float(train(cfg, out)["test/target_acc"])

@@ -8,8 +8,11 @@ features, which are silent on the target, and its target accuracy rests on the w
 Using the unlabeled target (aligning features, or the cluster assumption) lets a method put the
 target-specific features to work and approach the in-domain accuracy.
 
-Each method runs with its own ``conf/method/<name>.yaml`` (the shipped defaults) through the same
-composition as ``da-train``; only the data and the training length are the test's. The margin
+Each method runs with its shipped defaults (``conf/method/<name>.yaml``; on these vectors also its
+``conf/recipe/vectors/<name>.yaml``, SGD, where it has one) through the same composition as
+``da-train``; only the data and the training length are the test's. The methods with a vectors
+recipe also run with their Adam defaults (``benchmark=none``), so that each loss is checked under
+both optimizers. The margin
 over source-only was set from measured values (see ``MARGIN``). With the alignment term cut
 (its input detached, or its weight 0) every one of these tests fails: that mutation was run and
 is listed in the closing note of the issue that added them.
@@ -17,10 +20,13 @@ is listed in the closing note of the issue that added them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from da.config.compose import CONFIG_DIR
 from tests.helpers import METHODS
-from tests.pivot_shift import pivot_shift, target_accuracy, write_shift
+from tests.pivot_shift import EPOCHS, pivot_shift, target_accuracy, write_shift
 
 #: every method but source-only itself
 ADAPTING = [m for m in METHODS if m != "source_only"]
@@ -35,6 +41,18 @@ MARGIN = 0.06
 #: it reached 0.879 (source-only 0.871), with 2e-3 0.971 (5e-4: 0.908, 1e-3: 0.933); with M_t's
 #: optimizer never stepping this test fails (the mutation of the issue that added ADDA)
 EXTRA = {"adda": ("method.module.adversary_optimizer.lr=2e-3",)}
+#: the methods with a vectors recipe (SGD, annealed from 0.03): they run 60 epochs, as SGD moves
+#: less per step (DANN at 20 epochs: 0.771, at 60: 0.979; source-only under SGD 0.842 / 0.858)
+SGD_RECIPES = sorted(p.stem for p in (Path(CONFIG_DIR) / "recipe" / "vectors").glob("*.yaml"))
+SGD_EPOCHS = 60
+#: known gap: MCD's and BNM's weights under SGD, chosen by da-tune on two Amazon pairs (0.03 and
+#: 0.1; experiments/amazon_bow/optimizer/tune/), adapt too little here: measured 0.892 and 0.921
+#: after 60 epochs against source-only's 0.871 (+0.06 needed; MCD 0.1: 0.942, 0.3: 0.988; BNM
+#: 0.3: 0.958). Strict: the test says so when that changes.
+WEAK_ON_VECTORS = {
+    "mcd": "MCD's label-free SGD weight 0.03 adapts +0.02 on the pivot shift",
+    "bnm": "BNM's label-free SGD weight 0.1 adapts +0.05 on the pivot shift",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +70,27 @@ def test_source_only_fails_on_the_shift(shift):
     assert abs(y.mean() - 0.5) < 0.05
 
 
-@pytest.mark.parametrize("method", ADAPTING)
+def _case(method: str):
+    if method in WEAK_ON_VECTORS:
+        return pytest.param(method, marks=pytest.mark.xfail(strict=True,
+                                                            reason=WEAK_ON_VECTORS[method]))
+    return method
+
+
+@pytest.mark.parametrize("method", [_case(m) for m in ADAPTING])
 def test_method_beats_source_only(shift, method):
-    accuracy = target_accuracy(shift["folder"], method, *EXTRA.get(method, ()))
+    epochs = SGD_EPOCHS if method in SGD_RECIPES else EPOCHS
+    accuracy = target_accuracy(shift["folder"], method, *EXTRA.get(method, ()), epochs=epochs)
     assert accuracy >= shift["source_only"] + MARGIN, (
         f"{method}: target accuracy {accuracy:.3f}, source-only {shift['source_only']:.3f}")
+
+
+@pytest.mark.parametrize("method", SGD_RECIPES)
+def test_method_beats_source_only_under_its_adam_defaults(shift, method):
+    accuracy = target_accuracy(shift["folder"], method, "benchmark=none")
+    assert accuracy >= shift["source_only"] + MARGIN, (
+        f"{method} (Adam): target accuracy {accuracy:.3f}, source-only {shift['source_only']:.3f}")
+
+
+def test_every_sgd_recipe_is_a_method_here():
+    assert SGD_RECIPES and set(SGD_RECIPES) <= set(ADAPTING) and set(WEAK_ON_VECTORS) <= set(SGD_RECIPES)

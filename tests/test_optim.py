@@ -72,7 +72,8 @@ def test_optim_group_composes_the_papers_protocol(compose_cfg):
                        "target=bow_kitchen"])
     assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.optimizer.momentum == 0.9
     assert cfg.scheduler._target_ == "da.methods.lr_schedule.AnnealedLR" and cfg.scheduler_interval == "step"
-    default = compose_cfg(["encoder=mlp", "source=bow_books", "target=bow_kitchen"])
+    default = compose_cfg(["encoder=mlp", "source=bow_books", "target=bow_kitchen",
+                           "method=source_only"])  # (DANN on vectors: its SGD recipe)
     assert default.optimizer._target_ == "torch.optim.Adam" and default.scheduler is None
 
 
@@ -86,7 +87,8 @@ def test_sgd_annealed_run_anneals_to_the_final_rate(compose_cfg, tmp_path):
                  y=rng.integers(0, 2, 200))
     cfg = compose_cfg(["source=features", f"source.path={tmp_path / 's.npz'}", "target=features",
                        f"target.path={tmp_path / 't.npz'}", "encoder=mlp", "method=dann",
-                       "optim=sgd_annealed", "trainer.max_epochs=2", "callbacks=none",
+                       "optim=sgd_annealed", "benchmark=none",  # not DANN's vectors recipe
+                       "trainer.max_epochs=2", "callbacks=none",
                        "trainer.enable_progress_bar=false", "data.batch_size=32"])
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)

@@ -16,8 +16,9 @@ from tests.helpers import QUICK, TINY, da_train, majority_rate, metrics_of, run_
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["source_only", "dann", "mmd", "coral"])
 def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
-    # 5 epochs (30 steps): CORAL at its tuned weight 10 is still at the majority after 2
-    epochs = ["trainer.max_epochs=5"] if method == "coral" else []
+    # 5 epochs (30 steps): CORAL at its tuned weight 10 is still at the majority after 2, and so
+    # is DANN under its vectors recipe (SGD lr 0.03, annealed: 0.6275 after 5, measured)
+    epochs = ["trainer.max_epochs=5"] if method in ("coral", "dann") else []
     result = da_train([*QUICK, f"method={method}", *epochs], tmp_path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = run_dirs(tmp_path)

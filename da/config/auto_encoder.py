@@ -45,7 +45,7 @@ def choose_encoder(source: str, target: str) -> str:
     """The encoder option for domain options ``source`` and ``target``, or ``auto`` (the marker)
     when it cannot tell (see the module docstring). Never raises: errors come after composing."""
     try:
-        found = [_option_modality(group, str(name))
+        found = [option_modality(group, str(name))
                  for group, name in (("source", source), ("target", target))]
     except Exception:  # noqa: BLE001 - a yaml it cannot follow: decided after composing
         return AUTO
@@ -96,7 +96,7 @@ def is_encoder_key(override: str) -> bool:
     return override.lstrip("+~").split("=", 1)[0].startswith("encoder.")
 
 
-def _option_modality(group: str, name: str) -> str | None:
+def option_modality(group: str, name: str) -> str | None:
     """The ``modality`` of the dataset class that option ``group/name`` names, or ``None``."""
     target = _option_target(group, name, depth=0)
     if target is None:

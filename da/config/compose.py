@@ -25,6 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from da.config import auto_benchmark
 from da.config.auto_encoder import encoder_for, is_encoder_key, key_message, register_resolver
 from da.config.checks import prepare_config
 from da.config.domain_groups import register_domain_groups, register_searchpath_domains
@@ -37,6 +38,7 @@ from da.errors import ConfigError
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 register_resolver()  # conf/train.yaml's defaults list calls it while Hydra composes
+auto_benchmark.register_resolver()  # and this one (benchmark=auto)
 
 
 def _file_domain_name(fallback: str, *, _parent_: DictConfig) -> str:

@@ -79,7 +79,8 @@ def test_a_jobs_metrics_are_the_same_alone_and_after_other_jobs(fresh_memo, data
     matches, and the memo did serve it."""
     from da.train import compose_config, train
     pair = ["encoder=mlp", "source.max_examples=300", "target.max_examples=300",
-            "trainer.max_epochs=2", "trainer.enable_progress_bar=false", "method=dann"]
+            "trainer.max_epochs=2", "trainer.enable_progress_bar=false", "method=dann",
+            "benchmark=none"]  # Adam: its vectors recipe (SGD) is still at chance after 2 epochs
     jobs = [["source=bow_dvd", "target=bow_electronics"], ["source=bow_dvd", "target=bow_kitchen"],
             ["source=bow_dvd", "target=bow_electronics"]]
     runs = []
