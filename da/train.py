@@ -93,11 +93,13 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, float]:
         "train/epochs": trainer.current_epoch, "train/steps": trainer.global_step},
         encoder_info, device_memory(), selection_metrics(trainer, choice))
     metrics.update(provenance, **{"meta/encoder": cfg.encoder.name,  # what auto chose
+                                  "meta/recipe": cfg.recipe or "none",  # what benchmark= merged
                                   "meta/tested_checkpoint": tested_name(choice.ckpt_path,
                                                                         output_dir)})
     if trainer.is_global_zero:
         write_metrics(output_dir / "metrics.json", metrics)
-        print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name), flush=True)
+        print(summary(cfg.run_name, metrics, output_dir, encoder=cfg.encoder.name,
+                      recipe=cfg.recipe), flush=True)
         print(selection_summary(trainer, choice), flush=True)
     return metrics
 

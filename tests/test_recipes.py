@@ -83,7 +83,7 @@ def test_every_recipe_of_the_benchmark_is_checked():
 
 @pytest.mark.parametrize("method", sorted(RECIPE_CHANGES))
 def test_each_recipe_changes_only_what_it_states(compose_cfg, method):
-    changed = RECIPE_CHANGES[method]
+    changed = {**RECIPE_CHANGES[method], "recipe": f"adda_digits/{method}"}
     with_recipe = OmegaConf.to_container(compose_cfg([M2U, f"method={method}"]))
     without = OmegaConf.to_container(compose_cfg([M2U, f"method={method}", "benchmark=none"]))
     for key, value in changed.items():
@@ -140,9 +140,12 @@ def test_each_recipe_builds_and_trains_on_the_digits(compose_cfg, m2u_data, meth
 
 
 def test_source_only_recipe_keeps_the_experiment(compose_cfg):
-    # the experiment's settings are ADDA's source stage, the source-only protocol
-    assert (OmegaConf.to_container(compose_cfg([M2U, "method=source_only"]))
-            == OmegaConf.to_container(compose_cfg([M2U, "method=source_only", "benchmark=none"])))
+    # the experiment's settings are ADDA's source stage, the source-only protocol: the recipe
+    # only names itself
+    with_recipe = OmegaConf.to_container(compose_cfg([M2U, "method=source_only"]))
+    without = OmegaConf.to_container(compose_cfg([M2U, "method=source_only", "benchmark=none"]))
+    assert (with_recipe.pop("recipe"), without.pop("recipe")) == ("adda_digits/source_only", None)
+    assert with_recipe == without
 
 
 def test_no_recipe_outside_the_benchmark_or_for_other_methods(compose_cfg):

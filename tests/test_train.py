@@ -35,7 +35,10 @@ def test_da_train_each_method_beats_chance(data_dir, tmp_path, method):
     assert config["method"]["name"] == method and config["source"]["name"] == "bow_dvd"
     assert (run / "csv" / "metrics.csv").is_file()
     assert f"[da] {method}-bow_dvd_to_bow_electronics-s0" in result.stdout
-    assert "| encoder mlp\n" in result.stdout  # the summary names the encoder
+    # the summary names the encoder, and the recipe benchmark=auto merged for vectors (DANN's)
+    recipe = {"dann": "vectors/dann"}.get(method)
+    assert ("| encoder mlp" + (f" | recipe {recipe}" if recipe else "") + "\n") in result.stdout
+    assert metrics["meta/recipe"] == (recipe or "none")
     if method == "source_only":
         assert metrics["train/loss_align"] == 0.0
     else:

@@ -45,8 +45,10 @@ def _fmt(value: float) -> str:
 
 
 def summary(run_name: str, metrics: Mapping[str, float], output_dir: Path,
-            encoder: str | None = None) -> str:
-    """One short block for the terminal at the end of a run (naming the encoder, if given)."""
+            encoder: str | None = None, recipe: str | None = None) -> str:
+    """One short block for the terminal at the end of a run (naming the encoder and the applied
+    recipe, conf/recipe/<benchmark>/<method>.yaml, if given)."""
     parts = [f"{key} {_fmt(metrics[key])}" for key in SUMMARY_KEYS if key in metrics]
     parts += [f"encoder {encoder}"] if encoder else []
+    parts += [f"recipe {recipe}"] if recipe else []
     return f"[da] {run_name}: " + " | ".join(parts) + f"\n[da] outputs: {output_dir}"
