@@ -129,7 +129,9 @@ def test_da_train_just_runs_on_vectors_and_images(data_dir, tmp_path, pair, enco
     result = da_train([*pair, *SHORT], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     name = "dann-{}_to_{}-s0".format(pair[0].split("=")[1], pair[1].split("=")[1])
-    assert f"[da] {name}: " in result.stdout and f"| encoder {encoder}\n" in result.stdout
+    # default DANN on vectors: benchmark=auto merges its vectors recipe, and says so
+    shown = f"| encoder {encoder}" + (" | recipe vectors/dann" if encoder == "mlp" else "")
+    assert f"[da] {name}: " in result.stdout and f"{shown}\n" in result.stdout
     run = run_of(tmp_path)
     assert run.parent.name == name  # the run name keeps <method>-<source>_to_<target>-s<seed>
     config = OmegaConf.load(run / "config.yaml")
