@@ -94,6 +94,13 @@ def test_no_vectors_recipe_on_text_or_images(compose_cfg, domains):
     assert cfg.optimizer._target_ == "torch.optim.Adam" and cfg.method.weight.value == 0.03
 
 
+def test_the_msda_experiment_keeps_the_adam_defaults(compose_cfg):
+    # its features are not raw counts; DANN's vectors recipe diverged there (the yaml says so)
+    cfg = compose_cfg(["experiment=amazon_bow_msda", "method=dann"])
+    assert cfg.optimizer._target_ == "torch.optim.Adam" and cfg.recipe is None
+    assert cfg.method.loss.objective == "reversal"
+
+
 def test_a_users_own_feature_files_get_the_vectors_recipe(compose_cfg, tmp_path):
     for name in ("a", "b"):
         np.savez(tmp_path / f"{name}.npz", X=np.zeros((4, 3)), y=np.array([0, 1, 0, 1]))
