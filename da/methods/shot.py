@@ -1,8 +1,9 @@
 """SHOT's target objective (Liang, Hu & Feng, "Do We Really Need to Access the Source Data?
 Source Hypothesis Transfer for Unsupervised Domain Adaptation", ICML 2020, Sec. 3.2–3.3), trained
-jointly with the source cross-entropy.
+jointly with the source cross-entropy or, as in the paper, after it (``source_fraction``, below).
 
-Per step, with ``p_t = softmax(h(g(x_t)))`` and the method's weight schedule ``w``:
+Per step of joint training, with ``p_t = softmax(h(g(x_t)))`` and the method's weight schedule
+``w``:
 
     L = CE(h(g(x_s)), y_s) + w(p) · [ ℓ_IM(p_t) + β · CE(h(g(x_t)), ŷ_t) ]
 
@@ -23,11 +24,22 @@ Per step, with ``p_t = softmax(h(g(x_t)))`` and the method's weight schedule ``w
   move the labels within the epoch, against centroids fixed at its start. Exact per-epoch labels
   would need the target indices, which losses do not get.
 
-SHOT is source-free (the source classifier is frozen and only the encoder is trained on the
-target); here, as in `da`'s other methods, source and target are trained together, so the head
-keeps its source supervision while the pseudo-labels pull it toward the target's clusters. That is
-where they help most: a source classifier biased toward one class on the target (see
-experiments/movie_to_product, "Target pseudo-labels on frozen features").
+Two ways to train (``source_fraction``):
+
+* **jointly** (``source_fraction=None``, conf/method/shot.yaml): source and target are trained
+  together, as in `da`'s other methods, so the head keeps its source supervision while the
+  pseudo-labels pull it toward the target's clusters. That is where they help most: a source
+  classifier biased toward one class on the target (see experiments/movie_to_product, "Target
+  pseudo-labels on frozen features").
+* **the paper's two stages** (``source_fraction=f`` in (0, 1)), as ADDA's two stages in one run
+  (:mod:`da.methods.adda`): the first ``f`` of the run's batches train encoder and head on the
+  source cross-entropy alone (the source model); from then on the step is source-free, as SHOT's
+  target stage: the head (SHOT's "hypothesis") is frozen (no gradient, eval mode) and the encoder
+  alone minimises ``w(p) · [ℓ_IM(p_t) + β · CE(h(g(x_t)), ŷ_t)]``; the source batch is not used.
+  The centroids are first computed at the first batch of stage 2 (mid-epoch if the switch falls
+  there) and then at every epoch start; stage 1 computes none. The run's optimizer goes on
+  through the switch (SHOT starts a new SGD optimizer for its target stage); under DDP the
+  stage-2 terms see this rank's batch. Logged: ``train/align/stage`` (1 or 2).
 
 The target training part comes from the module's ``target_loader`` (inputs only, no labels; given
 by :func:`da.run.build.build_model`), not from the datamodule. The centroids and the epoch they
@@ -78,29 +90,47 @@ def nearest_centroid(features: torch.Tensor, centroids: torch.Tensor) -> torch.T
 
 
 class SHOTModule(AlignmentModule):
-    """`AlignmentModule` plus SHOT's per-epoch centroid pseudo-labels on the target.
+    """`AlignmentModule` plus SHOT's per-epoch centroid pseudo-labels on the target, trained
+    jointly with the source or in the paper's two stages (module docstring).
 
     Args:
         beta: β, weight of the pseudo-label cross-entropy inside the target term (SHOT: 0.3).
         rounds: centroid rounds per epoch (SHOT: 2, i.e. one relabelling).
+        source_fraction: ``None``: joint training; in (0, 1): the fraction of the run's batches
+            spent in stage 1 (source only) before the source-free stage 2.
         **kwargs: those of :class:`AlignmentModule` (the method's ``loss`` is ``ℓ_IM``; ``None``
             for none); ``target_loader``, the target training inputs without labels, is needed
             for the centroids.
     """
 
-    def __init__(self, *, beta: float = 0.3, rounds: int = 2, **kwargs: Any) -> None:
+    def __init__(self, *, beta: float = 0.3, rounds: int = 2,
+                 source_fraction: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if beta < 0:
             raise ConfigError(f"method.module.beta must be >= 0, got {beta}.")
         if rounds < 1:  # checked before training, not at the first epoch start
             raise ConfigError(f"method.module.rounds must be >= 1, got {rounds}.")
+        if source_fraction is not None and not 0.0 < float(source_fraction) < 1.0:
+            raise ConfigError(f"method.module.source_fraction must be in (0, 1) (the paper's two "
+                              f"stages) or null (joint training), got {source_fraction}.")
         self.beta, self.rounds = float(beta), int(rounds)
+        self.source_fraction = None if source_fraction is None else float(source_fraction)
         self.register_buffer("centroids", torch.zeros(self.num_classes, self.encoder.out_dim))
         self.register_buffer("centroid_epoch", torch.tensor(-1))
         self._diagnostics: dict[str, torch.Tensor] = {}
 
+    def in_source_stage(self) -> bool:
+        """Whether this batch belongs to stage 1 of the two-stage protocol (never when joint)."""
+        return self.source_fraction is not None and self.progress() < self.source_fraction
+
     def on_train_epoch_start(self) -> None:
-        if int(self.centroid_epoch) == self.current_epoch:  # resumed within this epoch
+        if not self.in_source_stage():  # stage 1 needs no pseudo-labels
+            self.refresh_centroids()
+
+    def refresh_centroids(self) -> None:
+        """This epoch's centroids, unless they exist already (a run resumed within the epoch, or
+        computed at the switch to stage 2)."""
+        if int(self.centroid_epoch) == self.current_epoch:
             return
         features, probabilities = self._encode_target_train()
         self.centroids.copy_(cluster_centroids(features, probabilities, self.rounds))
@@ -125,8 +155,45 @@ class SHOTModule(AlignmentModule):
             for module, mode in modes.items():
                 module.training = mode
 
+    # ------------------------------------------------------------------ the two stages
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        if self.source_fraction is None:  # joint training
+            return super().training_step(batch, batch_idx)
+        if self.in_source_stage():
+            return self.source_step(*batch["source"])
+        self.refresh_centroids()  # the switch may fall within an epoch
+        return self.target_step(batch["target"])
+
+    def source_step(self, x_s: Any, y_s: torch.Tensor) -> torch.Tensor:
+        """Stage 1: encoder and head on the source cross-entropy alone."""
+        logits_s = self(x_s)
+        loss = F.cross_entropy(logits_s, y_s)
+        self.check_finite(loss, loss_cls=loss)
+        self.log_step({"loss": loss, "loss_cls": loss, "align/stage": 1.0,
+                       "source_acc": (logits_s.detach().argmax(1) == y_s).float().mean()},
+                      batch_size=y_s.shape[0])
+        return loss
+
+    def target_step(self, x_t: Any) -> torch.Tensor:
+        """Stage 2, source-free: the encoder alone on ``w(p) · [ℓ_IM + β · CE(pseudo-labels)]``;
+        the head is frozen (no gradient, so the optimizer never moves it; eval mode)."""
+        self.head.requires_grad_(False).eval()
+        f_t = self.encoder(x_t)
+        logits_t = self.head(f_t)
+        progress = self.progress()
+        weight = self.align_weight(progress)
+        loss_target = self.alignment_loss({"f_t": f_t, "logits_t": logits_t}, progress)
+        loss = weight * loss_target
+        self.check_finite(loss, loss_align=loss_target)
+        values = {"loss": loss, "loss_align": loss_target, "align_weight": weight,
+                  "align/stage": 2.0}
+        values.update({f"align/{k}": v for k, v in self.step_diagnostics().items()})
+        self.log_step(values, batch_size=logits_t.shape[0])
+        return loss
+
     def alignment_loss(self, inputs: dict[str, torch.Tensor], progress: float) -> torch.Tensor:
-        loss_im = super().alignment_loss(inputs, progress)
+        loss_im = (super().alignment_loss(inputs, progress) if self.alignment is not None
+                   else inputs["logits_t"].new_zeros(()))
         logits_t = inputs["logits_t"]
         pseudo = nearest_centroid(inputs["f_t"].detach(), self.centroids)
         loss_pl = F.cross_entropy(logits_t, pseudo)
