@@ -87,7 +87,7 @@ def _name(config: dict, group: str) -> str:
 #: ``experiment=`` is the pair's protocol (e.g. one experiment per direction).
 _NOT_SETTING = ("source=", "target=", "method=", "seed=", "experiment=", "hydra.", "hydra/",
                 "logger=", "trainer.enable_progress_bar=", "validators.enabled=",
-                "diagnostics.", "trainer.check_val_every_n_epoch=")
+                "validators.final_only=", "diagnostics.", "trainer.check_val_every_n_epoch=")
 
 
 def job_setting(run_dir: Path, not_setting: tuple[str, ...] = _NOT_SETTING) -> str:

@@ -16,6 +16,10 @@ oracle in full unless ``oracle_max_samples`` is set) and logs
 
 A validator that cannot be computed (too few examples, a non-finite value) is not logged; its
 reason is logged as a warning once and kept in :attr:`SelectionCallback.missing`.
+
+``final_only=True`` (``validators.final_only``; da-tune, which scores the final model) computes
+them at the run's last validation only (:func:`final_validation`), in epoch-based and step-based
+runs alike.
 """
 
 from __future__ import annotations
@@ -85,6 +89,21 @@ def compute_all(out: dict[str, Outputs], min_samples: int = 20, tau: float = 0.0
     return scores, missing
 
 
+def final_validation(trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
+    """Whether this validation, at the end of a training epoch, is the run's last: the epoch is
+    the last of ``max_epochs``, or another whole epoch would pass ``max_steps`` (a step-based run
+    stops within that epoch, and Lightning does not validate a cut epoch). ``max_steps`` counts
+    optimizer steps: an epoch is ``num_training_batches`` × the module's
+    ``optimizer_steps_per_batch`` of them (MCD: 7)."""
+    if trainer.max_epochs is not None and trainer.max_epochs > 0 \
+            and trainer.current_epoch >= trainer.max_epochs - 1:
+        return True
+    if trainer.max_steps is None or trainer.max_steps < 0:
+        return False
+    per_epoch = trainer.num_training_batches * getattr(pl_module, "optimizer_steps_per_batch", 1)
+    return trainer.global_step + per_epoch > trainer.max_steps
+
+
 class SelectionCallback(L.Callback):
     """Logs ``select/<name>`` for every validator at the end of each validation epoch.
 
@@ -96,12 +115,13 @@ class SelectionCallback(L.Callback):
             missing.
         tau: SND temperature (0.05 in Saito et al. 2021).
         seed: seed of the subsets.
+        final_only: compute them at the run's last validation only (:func:`final_validation`).
     """
 
     def __init__(self, enabled: bool = True, max_samples: int | None = 2000,
                  oracle_max_samples: int | None = None, min_samples: int = 20,
-                 tau: float = 0.05, seed: int = 0) -> None:
-        self.enabled, self.max_samples = enabled, max_samples
+                 tau: float = 0.05, seed: int = 0, final_only: bool = False) -> None:
+        self.enabled, self.max_samples, self.final_only = enabled, max_samples, final_only
         self.oracle_max_samples, self.min_samples = oracle_max_samples, min_samples
         self.tau, self.seed = tau, seed
         self.missing: dict[str, dict[str, Any]] = {}  # name -> {"reason", "epochs"}
@@ -125,6 +145,8 @@ class SelectionCallback(L.Callback):
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self.enabled or trainer.sanity_checking:
+            return
+        if self.final_only and not final_validation(trainer, pl_module):
             return
         datamodule = trainer.datamodule
         out = {part: collect(pl_module, datamodule, part, index)

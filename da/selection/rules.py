@@ -67,6 +67,10 @@ def selection_callbacks(cfg: DictConfig, output_dir: Path) -> list[L.Callback]:
     if not validators.enabled:
         raise ConfigError(f"selection={selection.rule} needs the select/* validators; set "
                           f"validators.enabled=true (or selection=last).")
+    if validators.final_only:
+        raise ConfigError(f"selection={selection.rule} scores every epoch, but "
+                          f"validators.final_only=true computes the validators at the last "
+                          f"one only; set validators.final_only=false (or selection=last).")
     dirpath = str(Path(output_dir) / "checkpoints")
     primary = build(selection.checkpoint, "selection.checkpoint", dirpath=dirpath)
     callbacks.append(primary)
