@@ -45,6 +45,9 @@ EXTRA = {"adda": ("method.module.adversary_optimizer.lr=2e-3",)}
 #: less per step (DANN at 20 epochs: 0.771, at 60: 0.979; source-only under SGD 0.842 / 0.858)
 SGD_RECIPES = sorted(p.stem for p in (Path(CONFIG_DIR) / "recipe" / "vectors").glob("*.yaml"))
 SGD_EPOCHS = 60
+#: CDAN+E's label-free lambda under SGD (0.1, its vectors recipe) adapts more slowly: 0.929 after
+#: 60 epochs (+0.058), 0.996 after 120 (lambda 0.3: 0.992 after 60)
+LONGER = {"cdan_e": 120}
 #: known gap: MCD's and BNM's weights under SGD, chosen by da-tune on two Amazon pairs (0.03 and
 #: 0.1; experiments/amazon_bow/optimizer/tune/), adapt too little here: measured 0.892 and 0.921
 #: after 60 epochs against source-only's 0.871 (+0.06 needed; MCD 0.1: 0.942, 0.3: 0.988; BNM
@@ -79,7 +82,7 @@ def _case(method: str):
 
 @pytest.mark.parametrize("method", [_case(m) for m in ADAPTING])
 def test_method_beats_source_only(shift, method):
-    epochs = SGD_EPOCHS if method in SGD_RECIPES else EPOCHS
+    epochs = LONGER.get(method, SGD_EPOCHS if method in SGD_RECIPES else EPOCHS)
     accuracy = target_accuracy(shift["folder"], method, *EXTRA.get(method, ()), epochs=epochs)
     assert accuracy >= shift["source_only"] + MARGIN, (
         f"{method}: target accuracy {accuracy:.3f}, source-only {shift['source_only']:.3f}")

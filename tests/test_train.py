@@ -76,6 +76,10 @@ def test_conditional_or_mcd_method_beats_chance_end_to_end(data_dir, tmp_path, m
     # jmmd at its tuned weight 3 collapses the features to a constant within these 25 steps
     # (loss_align 0, source val 0.57); the plumbing checked here runs it at weight 1
     weight = ["method.weight.value=1"] if method == "jmmd" else []
+    # CDAN's and CDAN+E's vectors recipes (SGD) stay at the majority rate for these 5 epochs;
+    # the plumbing is checked with their Adam defaults (the recipes adapt in test_adaptation.py)
+    if method.startswith("cdan"):
+        weight.append("benchmark=none")
     result = da_train([*TINY, f"method={method}", "trainer.max_epochs=5", *weight],
                       tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

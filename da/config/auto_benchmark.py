@@ -8,7 +8,8 @@ so the choice is made here, not in the ``benchmark`` entry). A paper's benchmark
 :func:`choose_benchmark` reads the chosen source and target options: ``vectors`` when both domains
 hold vectors (the Amazon bag-of-words domains, a user's own ``features`` file), else ``none``. The
 vectors recipes (conf/recipe/vectors/) train the methods whose Adam defaults collapse on vectors
-under SGD instead (experiments/amazon_bow/optimizer/README.md). ``benchmark=none``: no recipes.
+(a cell more than 3 points below source-only, or the collapse guard's flag) under SGD instead
+(experiments/amazon_bow/optimizer/README.md, conf/benchmark/vectors.yaml). ``benchmark=none``: no recipes.
 """
 
 from __future__ import annotations
