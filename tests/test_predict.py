@@ -130,3 +130,39 @@ def test_da_predict_with_a_frozen_text_encoder(unlabeled_pair, tmp_path):
     run_rows = [r for r in read(run / "predictions.csv") if r["part"] == "target_test"]
     np.testing.assert_allclose(probabilities(read(unlabeled_pair / "labels.csv")),
                                probabilities(run_rows), atol=2e-6)
+
+
+def test_da_predict_refits_the_runs_msda_on_its_training_inputs(tmp_path):
+    """A run with mSDA (encoder.denoiser) keeps no mSDA weights; da-predict fits it again on the
+    run's own training inputs (checked by the fit's key) and labels the target file exactly as the
+    run did, never fitting on the input. If the training files change, it refuses."""
+    rng = np.random.default_rng(1)
+    for name, shift in (("a", 0.0), ("b", 0.7)):
+        y = np.arange(160) % 2
+        x = rng.poisson(1.0 + shift + 1.5 * y[:, None], size=(160, 6))
+        np.savez(tmp_path / f"{name}.npz", X=x.astype(np.float32), y=np.where(y, "pos", "neg"))
+    args = ["source=features", "source.path=a.npz", "target=features", "target.path=b.npz",
+            "target.label_column=null", "encoder=mlp", "method=source_only",
+            "encoder.denoiser={_target_:da.data.msda.MSDA,layers:2}", "trainer.max_epochs=2",
+            "trainer.enable_progress_bar=false", f"cache_dir={tmp_path / 'cache'}"]
+    result = da_train(args, tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = next((tmp_path / "out").glob("runs/source_only-a_to_b-s0/*"))
+    assert json.loads((run / "model_inputs.json").read_text())["denoiser"]["fit_key"]
+    # a second file, not the run's target: must go through the run's mSDA, not a refit on it
+    with np.load(tmp_path / "b.npz") as b:
+        np.savez(tmp_path / "few.npz", X=b["X"][:7])
+    for name, out in (("b.npz", "b_labels.csv"), ("few.npz", "few_labels.csv")):
+        result = da_predict(run, name, "--out", out, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+    own = probabilities(read(run / "predictions.csv"), ("neg", "pos"))
+    np.testing.assert_allclose(probabilities(read(tmp_path / "b_labels.csv"), ("neg", "pos")),
+                               own, atol=2e-6)
+    np.testing.assert_allclose(probabilities(read(tmp_path / "few_labels.csv"), ("neg", "pos")),
+                               own[:7], atol=2e-6)
+    with np.load(tmp_path / "a.npz") as a:
+        x, y = a["X"].copy(), a["y"]
+    x[0, 0] += 1  # the source training file changed since training
+    np.savez(tmp_path / "a.npz", X=x, y=y)
+    result = da_predict(run, "b.npz", cwd=tmp_path)
+    assert result.returncode == 2 and "not those its mSDA" in result.stderr, result.stderr

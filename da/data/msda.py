@@ -59,6 +59,7 @@ class MSDA:
             raise ValueError(f"mSDA noise must be in [0, 1), got {noise}")
         self.layers, self.noise, self.reg = int(layers), float(noise), float(reg)
         self.weights: list[np.ndarray] = []
+        self.fit_key: str | None = None  # the inputs it was fitted on (da.encoders.vectors.denoise)
 
     def fingerprint(self) -> str:
         return f"msda-v{self.version}-L{self.layers}-p{self.noise}-r{self.reg}"

@@ -21,7 +21,7 @@ from da.data.cache import arrays_key, cache_root, cached_parts
 from da.data.featurize import TfidfFeaturizer
 from da.data.msda import MSDA
 from da.data.pipeline import TRAINING_PARTS, InputPipeline
-from da.errors import ConfigError
+from da.errors import ConfigError, DataError
 
 
 def vector_pipeline(encoder_input: str, modality: str, featurizer: TfidfFeaturizer | None = None,
@@ -51,9 +51,18 @@ def vector_pipeline(encoder_input: str, modality: str, featurizer: TfidfFeaturiz
 
 def denoise(parts: dict[str, torch.Tensor], denoiser: MSDA,
             cache_dir: str | None) -> dict[str, torch.Tensor]:
-    """Every part through ``denoiser`` fitted on source train + target train inputs (cached)."""
+    """Every part through ``denoiser`` fitted on source train + target train inputs (cached; the
+    fit's key is kept in ``denoiser.fit_key`` for ``da-predict``). Parts without the training
+    parts (``da-predict``'s new inputs) go through the denoiser as fitted, never refitted."""
     arrays = {k: x.reshape(len(x), -1).numpy() for k, x in parts.items()}
-    key = arrays_key(denoiser.fingerprint() + "|fit=source_train+target_train", *arrays.values())
+    if not set(TRAINING_PARTS) <= set(arrays):
+        if not denoiser.weights:
+            raise ConfigError("mSDA (encoder.denoiser) must be fitted on the run's training "
+                              "inputs before it transforms new ones (da-predict refits it first).")
+        # rounded through float16 as the training features were (the cache stores float16)
+        return {k: torch.from_numpy(denoiser.transform(x).astype(np.float16).astype(np.float32))
+                for k, x in arrays.items()}
+    key = denoiser.fit_key = fit_key(denoiser, arrays)
 
     def compute() -> dict[str, np.ndarray]:
         denoiser.fit(np.vstack([arrays[part] for part in TRAINING_PARTS]))
@@ -62,3 +71,21 @@ def denoise(parts: dict[str, torch.Tensor], denoiser: MSDA,
     outputs = cached_parts(cache_root(cache_dir) / "msda", key,
                            {k: len(x) for k, x in arrays.items()}, compute, "mSDA")
     return {k: torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)) for k in parts}
+
+
+def fit_key(denoiser: MSDA, arrays: dict[str, np.ndarray]) -> str:
+    """The cache key of an mSDA fit: its settings and every part's inputs, in order."""
+    return arrays_key(denoiser.fingerprint() + "|fit=source_train+target_train", *arrays.values())
+
+
+def refit(denoiser: MSDA, parts: dict[str, torch.Tensor], expected_key: str) -> None:
+    """Fit ``denoiser`` again on a run's training inputs (``parts``: the run's four parts before
+    mSDA, in the run's order), after checking they are the ones it was fitted on (the same key):
+    the fit is closed-form and deterministic, so this is the run's own mSDA, which is not stored
+    in the run dir (5 layers of 5001 × 5000 weights: 500 MB for the Amazon domains)."""
+    arrays = {k: x.reshape(len(x), -1).numpy() for k, x in parts.items()}
+    if fit_key(denoiser, arrays) != expected_key:
+        raise DataError("the run's training inputs are not those its mSDA (encoder.denoiser) was "
+                        "fitted on (the data files changed since training): da-predict refits "
+                        "the run's mSDA from them, so restore the files or re-run the training.")
+    denoiser.fit(np.vstack([arrays[part] for part in TRAINING_PARTS]))

@@ -9,11 +9,16 @@ time in ``model_inputs.json`` (:func:`write_model_inputs`: the tf-idf vocabulary
 the text encoder's ``max_length``, the class names), never refitted on ``INPUT``. A frozen text
 encoder encodes ``INPUT`` (and caches it, as training does). Labels in ``INPUT`` are ignored.
 
+A run with ``encoder.denoiser`` (mSDA) keeps only its fit's key in ``model_inputs.json``: its
+weights (500 MB on the Amazon domains) are not stored, so ``da-predict`` fits it again on the
+run's own training inputs, read through the run's config, after checking by the key that they
+are the inputs it was fitted on (the fit is closed-form: the same inputs give the same mSDA),
+and then passes ``INPUT`` through it; never fitted on ``INPUT``.
+
 The output is ``predictions.csv``'s format (:mod:`da.run.predictions`) with ``part`` = ``input``:
 row, text (text runs), predicted class name, class probabilities.
 
-Not supported yet (a clear error): runs with ``encoder.denoiser`` (mSDA: its fitted weights are
-not kept, only its cached outputs) and image inputs.
+Not supported yet (a clear error): image inputs.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ def write_model_inputs(output_dir: Path, cfg: Any, datamodule: Any, side: Any) -
         "tfidf": side.featurizer.state() if getattr(side, "featurizer", None) is not None
         and side.featurizer.fitted else None,
         "max_length": side.backbone.max_length if side.backbone is not None else None,
-        "denoiser": side.denoiser is not None,
+        "denoiser": None if side.denoiser is None else {
+            "fingerprint": side.denoiser.fingerprint(), "fit_key": side.denoiser.fit_key},
     }
     (output_dir / MODEL_INPUTS).write_text(json.dumps(state) + "\n")
 
@@ -128,9 +134,9 @@ def predict(run_dir: Path, input_path: Path, out: Path, text_column: str | None 
     cfg = OmegaConf.load(files["config.yaml"])
     metrics = json.loads(files["metrics.json"].read_text())
     state = json.loads(files[MODEL_INPUTS].read_text())
-    if state["denoiser"]:
-        raise ConfigError("da-predict does not support runs with encoder.denoiser (mSDA) yet: "
-                          "its fitted weights are not kept in the run dir.")
+    if state["denoiser"] is True:  # written before da-predict refitted mSDA
+        raise ConfigError(f"{run_dir} was trained with encoder.denoiser (mSDA) before da-predict "
+                          f"could refit it (model_inputs.json has no fit key); re-run it.")
     if not input_path.is_file():
         raise DataError(f"input file not found: {input_path}")
     split = read_input(input_path, state, text_column or state.get("text_column") or "text")
@@ -140,6 +146,8 @@ def predict(run_dir: Path, input_path: Path, out: Path, text_column: str | None 
     side = build_encoder_side(cfg, state["modality"])
     if state["tfidf"] is not None:  # text read through tf-idf: the run's own vocabulary
         side.featurizer.restore(state["tfidf"])
+    if state["denoiser"]:
+        refit_denoiser(cfg, side, state)
     inputs = split.x
     if side.pipeline.prepare is not None:
         inputs = side.pipeline.prepare({"input": split.x})["input"]
@@ -157,6 +165,21 @@ def predict(run_dir: Path, input_path: Path, out: Path, text_column: str | None 
     probs = softmax(torch.cat(logits)) if logits else np.zeros((0, len(state["classes"])))
     texts = split.x if state["modality"] == "text" else None
     return write_csv(out, state["classes"], [Labelled("input", probs, split.rows, texts)])
+
+
+def refit_denoiser(cfg: Any, side: Any, state: dict) -> None:
+    """The run's mSDA, fitted again on the run's training inputs (module docstring)."""
+    from da.encoders.vectors import refit, vector_pipeline
+    from da.run.build import build_data
+
+    try:
+        datamodule, _ = build_data(cfg, raw=True)  # the run's four parts as read
+    except DAError as exc:
+        raise DataError(f"da-predict refits the run's mSDA (encoder.denoiser) on the run's "
+                        f"training data, which cannot be read: {exc}") from exc
+    without_msda = vector_pipeline(cfg.encoder.input, state["modality"], side.featurizer)
+    parts = without_msda.prepare({k: part.x for k, part in datamodule.parts.items()})
+    refit(side.denoiser, parts, state["denoiser"]["fit_key"])
 
 
 def main(argv: list[str] | None = None) -> int:
