@@ -54,7 +54,7 @@ def denoise(parts: dict[str, torch.Tensor], denoiser: MSDA,
     """Every part through ``denoiser`` fitted on source train + target train inputs (cached; the
     fit's key is kept in ``denoiser.fit_key`` for ``da-predict``). Parts without the training
     parts (``da-predict``'s new inputs) go through the denoiser as fitted, never refitted."""
-    arrays = {k: x.reshape(len(x), -1).numpy() for k, x in parts.items()}
+    arrays = flat_arrays(parts)
     if not set(TRAINING_PARTS) <= set(arrays):
         if not denoiser.weights:
             raise ConfigError("mSDA (encoder.denoiser) must be fitted on the run's training "
@@ -73,6 +73,11 @@ def denoise(parts: dict[str, torch.Tensor], denoiser: MSDA,
     return {k: torch.from_numpy(np.asarray(outputs[k], dtype=np.float32)) for k in parts}
 
 
+def flat_arrays(parts: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """Each part as a 2-d NumPy array (rows × features), the form mSDA fits and transforms."""
+    return {k: x.reshape(len(x), -1).numpy() for k, x in parts.items()}
+
+
 def fit_key(denoiser: MSDA, arrays: dict[str, np.ndarray]) -> str:
     """The cache key of an mSDA fit: its settings and every part's inputs, in order."""
     return arrays_key(denoiser.fingerprint() + "|fit=source_train+target_train", *arrays.values())
@@ -83,7 +88,7 @@ def refit(denoiser: MSDA, parts: dict[str, torch.Tensor], expected_key: str) -> 
     mSDA, in the run's order), after checking they are the ones it was fitted on (the same key):
     the fit is closed-form and deterministic, so this is the run's own mSDA, which is not stored
     in the run dir (5 layers of 5001 × 5000 weights: 500 MB for the Amazon domains)."""
-    arrays = {k: x.reshape(len(x), -1).numpy() for k, x in parts.items()}
+    arrays = flat_arrays(parts)
     if fit_key(denoiser, arrays) != expected_key:
         raise DataError("the run's training inputs are not those its mSDA (encoder.denoiser) was "
                         "fitted on (the data files changed since training): da-predict refits "

@@ -65,9 +65,7 @@ _NOT_SETTING = ("source=", "target=", "source.path=", "target.path=", "seed=",
                 "validators.enabled=", "validators.final_only=", "hydra/launcher=",
                 "trainer.check_val_every_n_epoch=")
 #: Only the final model is scored, so the validators (~0.7 s each on the Amazon MLP) run once, at
-#: the run's last validation, in epoch- and step-based runs alike. (Until 2026-12-08 this was
-#: ``check_val_every_n_epoch=${trainer.max_epochs}``, which in a step-based run, max_epochs -1,
-#: validated every epoch: 5x the time of a digits run.)
+#: the run's last validation, in epoch- and step-based runs alike.
 _FINAL_ONLY = "validators.final_only=true"
 
 
